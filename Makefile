@@ -1,0 +1,53 @@
+# Two commands for a fresh machine (Python 3.11+): `make serve` and `make test`.
+# Both create the virtualenv and install on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install serve test lint format typecheck template-lint build unit integration coverage bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is required (found: $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Run the local gateway (moto in process) with a demo tenant; prints its Tenant URL and token.
+serve: install
+	$(BIN)/scimctl serve
+
+## Everything CI runs: lint, type check, template lint and build, every test.
+test: lint typecheck template-lint build unit
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+template-lint: install
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+
+## `sam build` without a container: layer/Makefile cross-installs arm64 wheels for Python 3.13.
+build: install
+	$(BIN)/sam build --parallel
+
+unit: install
+	$(BIN)/pytest --cov --cov-report=term
+
+integration: install
+	$(BIN)/pytest -m integration
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .scimctl

@@ -1,0 +1,108 @@
+"""Bearer-token authentication: the authorizer's whole decision, independent of HTTP.
+
+The decision depends on the Authorization header alone (the token names its tenant), which
+is what lets API Gateway cache it by that header: the caller scopes the resulting policy to
+the token's tenant, so a cached "allow" can never open another tenant's URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from core.cache import TtlCache
+from core.errors import ServiceUnavailable
+from core.store.tenants_table import TenantTable
+from core.store.token_hashes import TokenHashStore
+from core.tenants import Tenant
+from core.tokens import TokenMetadata, parse_authorization_header, verify_token
+
+
+class AuthFailure(StrEnum):
+    """Why a token was refused: for metrics and logs only; every one of them is the same 401."""
+
+    MISSING = "missing"
+    MALFORMED = "malformed"
+    UNKNOWN_TENANT = "unknown_tenant"
+    TENANT_DISABLED = "tenant_disabled"
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 - a reason label
+    WRONG_SECRET = "wrong_secret"  # noqa: S105 - a reason label
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class AuthenticationFailed(Exception):
+    def __init__(self, reason: AuthFailure, tenant_id: str | None = None) -> None:
+        self.reason = reason
+        self.tenant_id = tenant_id
+        super().__init__(reason.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant_id: str
+    token_id: str
+
+
+# A token that the warm container has never seen may be newer than the cached secret: refetch,
+# but no more often than this, so a flood of bad tokens cannot hammer Secrets Manager.
+MISS_REFRESH_SECONDS = 5.0
+LAST_USED_RESOLUTION = timedelta(minutes=15)
+
+
+class Authenticator:
+    def __init__(
+        self,
+        table: TenantTable,
+        hashes: TokenHashStore,
+        hash_cache: TtlCache[dict[str, str]],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._table = table
+        self._hashes = hashes
+        self._cache = hash_cache
+        self._now = now
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise AuthenticationFailed(AuthFailure.MISSING)
+        token = parse_authorization_header(authorization)
+        if token is None:
+            raise AuthenticationFailed(AuthFailure.MALFORMED)
+        tenant_id = token.tenant_id
+        tenant, meta = self._table.get_tenant_and_token(tenant_id, token.token_id)
+        if tenant is None:
+            raise AuthenticationFailed(AuthFailure.UNKNOWN_TENANT, tenant_id)
+        if meta is None:
+            raise AuthenticationFailed(AuthFailure.UNKNOWN_TOKEN, tenant_id)
+        if not verify_token(token, self._stored_hashes(tenant_id, token.token_id)):
+            raise AuthenticationFailed(AuthFailure.WRONG_SECRET, tenant_id)
+        # Checked after the secret so that these reasons are only reported for genuine tokens.
+        now = self._now()
+        self._check_standing(tenant, meta, now)
+        if meta.last_used_at is None or now - meta.last_used_at >= LAST_USED_RESOLUTION:
+            with suppress(ServiceUnavailable):  # best effort: "last used" must never refuse a request
+                self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION)
+        return Principal(tenant_id=tenant_id, token_id=token.token_id)
+
+    def _stored_hashes(self, tenant_id: str, token_id: str) -> dict[str, str]:
+        def load() -> dict[str, str]:
+            return self._hashes.get_hashes(tenant_id)
+
+        stored = self._cache.get(tenant_id, load)
+        if token_id not in stored:
+            stored = self._cache.get(tenant_id, load, max_age=MISS_REFRESH_SECONDS)
+        return stored
+
+    @staticmethod
+    def _check_standing(tenant: Tenant, meta: TokenMetadata, now: datetime) -> None:
+        if not tenant.active:
+            raise AuthenticationFailed(AuthFailure.TENANT_DISABLED, tenant.tenant_id)
+        state = meta.state(now)
+        if state == "revoked":
+            raise AuthenticationFailed(AuthFailure.REVOKED, tenant.tenant_id)
+        if state == "expired":
+            raise AuthenticationFailed(AuthFailure.EXPIRED, tenant.tenant_id)

@@ -1,0 +1,1 @@
+"""Storage: key design, the DynamoDB and Secrets Manager implementations, and AWS error mapping."""

@@ -1,0 +1,35 @@
+"""Tenant identity and records. A tenant id is a short lowercase slug, validated before any lookup."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# 2–32 characters, lowercase letters, digits and inner hyphens; no dots or underscores, because the
+# token id embeds the tenant id ("<tenant>.<hex>") and the token uses "_" as its separator.
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])$")
+
+
+def is_valid_tenant_id(value: str) -> bool:
+    return bool(TENANT_ID_PATTERN.fullmatch(value)) and "--" not in value
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str = Field(pattern=TENANT_ID_PATTERN.pattern)
+    display_name: str = Field(min_length=1, max_length=200)
+    status: TenantStatus = TenantStatus.ACTIVE
+    created_at: datetime
+
+    @property
+    def active(self) -> bool:
+        return self.status is TenantStatus.ACTIVE

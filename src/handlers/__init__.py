@@ -1,0 +1,1 @@
+"""Lambda entry points: parse the API Gateway event, call `core`, return a response."""

@@ -1,0 +1,62 @@
+"""Discovery endpoints (RFC 7643 §5–7): ServiceProviderConfig, ResourceTypes, Schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core import discovery
+from core.capabilities import service_capabilities
+from core.errors import NotFound
+from handlers.http import register_error_handlers, request_tenant, scim_response, tenant_base_url
+from handlers.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver()
+register_error_handlers(app)
+
+
+def _base(tenant: str) -> str:
+    return tenant_base_url(app, request_tenant(app, tenant))
+
+
+@app.get("/scim/v2/<tenant>/ServiceProviderConfig")
+def get_service_provider_config(tenant: str) -> Response[str]:
+    return scim_response(200, discovery.service_provider_config(service_capabilities(), _base(tenant)))
+
+
+@app.get("/scim/v2/<tenant>/ResourceTypes")
+def list_resource_types(tenant: str) -> Response[str]:
+    docs = discovery.resource_types(service_capabilities(), _base(tenant))
+    return scim_response(200, discovery.list_response(docs))
+
+
+@app.get("/scim/v2/<tenant>/ResourceTypes/<name>")
+def get_resource_type(tenant: str, name: str) -> Response[str]:
+    doc = discovery.resource_type(service_capabilities(), _base(tenant), unquote(name))
+    if doc is None:
+        raise NotFound(f"Resource type {unquote(name)[:64]!r} is not supported.")
+    return scim_response(200, doc)
+
+
+@app.get("/scim/v2/<tenant>/Schemas")
+def list_schemas(tenant: str) -> Response[str]:
+    docs = discovery.schemas(service_capabilities(), _base(tenant))
+    return scim_response(200, discovery.list_response(docs))
+
+
+@app.get("/scim/v2/<tenant>/Schemas/<urn>")
+def get_schema(tenant: str, urn: str) -> Response[str]:
+    doc = discovery.schema(service_capabilities(), _base(tenant), unquote(urn))
+    if doc is None:
+        raise NotFound(f"Schema {unquote(urn)[:128]!r} is not supported.")
+    return scim_response(200, doc)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,89 @@
+"""The one place where SCIM exceptions become HTTP responses, plus request helpers.
+
+Every response body is ``application/scim+json``. Unexpected exceptions are logged with the
+correlation id and answered as a SCIM 500 that reveals nothing about the internals.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from core.errors import InternalError, NotFound, ScimError, Unauthorized, error_document
+from core.tenants import is_valid_tenant_id
+from handlers.observability import logger, metrics
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+
+
+def scim_response(
+    status: int, body: Any | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
+    # Compact separators: smaller responses cost less API Gateway egress and IdP parse time.
+    text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return Response(status_code=status, content_type=SCIM_CONTENT_TYPE, body=text, headers=headers or {})
+
+
+def error_response(error: ScimError) -> Response[str]:
+    return scim_response(error.status, error.to_document(), error.headers)
+
+
+def _on_scim_error(error: ScimError) -> Response[str]:
+    if error.status >= 500:
+        logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
+    return error_response(error)
+
+
+def _on_powertools_error(error: ServiceError) -> Response[str]:
+    # Powertools raises these for its own checks (e.g. a body that is not JSON).
+    detail = "The request is not valid." if error.status_code < 500 else InternalError.default_detail
+    return scim_response(error.status_code, error_document(error.status_code, detail))
+
+
+def _on_unexpected(_: Exception) -> Response[str]:
+    logger.exception("unhandled exception")
+    metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+    return error_response(InternalError())
+
+
+def _on_not_found(_: Exception) -> Response[str]:
+    return error_response(NotFound("No SCIM endpoint matches this method and path."))
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Every failure becomes a SCIM error; powertools picks the most specific class (by MRO)."""
+    app.exception_handler(ScimError)(_on_scim_error)
+    app.exception_handler(ServiceError)(_on_powertools_error)
+    app.exception_handler(Exception)(_on_unexpected)
+    app.not_found(_on_not_found)
+
+
+def request_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
+    """The tenant the authorizer vouched for; it must equal the tenant in the path.
+
+    API Gateway's policy already enforces this. Checking again keeps a misconfigured stage (or a
+    test event without an authorizer) from ever serving another tenant's data.
+    """
+    authorizer = app.current_event.request_context.authorizer
+    context_tenant = (authorizer.get("tenantId") if authorizer else None) or ""
+    if not is_valid_tenant_id(path_tenant) or context_tenant != path_tenant:
+        raise Unauthorized()
+    logger.append_keys(tenant_id=context_tenant)
+    return context_tenant
+
+
+def tenant_base_url(app: APIGatewayRestResolver, tenant_id: str) -> str:
+    """The Tenant URL as the client sees it: scheme, host, stage (or custom-domain base path)."""
+    event = app.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip() or "https"
+    ctx = event.request_context
+    host = ctx.domain_name or headers.get("host", "localhost")
+    full_path = ctx.path or event.path
+    marker = f"/scim/v2/{tenant_id}"
+    prefix = full_path.split(marker, 1)[0] if marker in full_path else ""
+    return f"{scheme}://{host}{prefix}{marker}"

@@ -1,0 +1,1 @@
+"""Admin CLI and local gateway. Never packaged into a Lambda function."""

@@ -1,0 +1,175 @@
+"""`scimctl`: tenants, tokens and the local gateway.
+
+    scimctl serve [--host 127.0.0.1] [--port 8000] [--token-file F]
+    scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable …
+    scimctl [target] token issue|list|revoke …
+
+Without --env/--stack, commands talk to the running local gateway (`make serve`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from core.errors import ScimError
+from core.store.tenants_table import TenantTable
+from core.store.token_hashes import TokenHashStore
+from core.tenants import Tenant, TenantStatus
+from core.tokens import TokenMetadata
+from scimctl.admin import Admin, AdminError
+from scimctl.stack import DEFAULT_STATE_FILE, StackError, StackTarget, resolve_target
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h or 30m")
+    amount, unit = int(match[1]), match[2]
+    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scimctl", description="Serverless SCIM administration")
+    parser.add_argument(
+        "--env", help="samconfig environment (us, eu) or 'local' (default: the local gateway)"
+    )
+    parser.add_argument("--stack", help="CloudFormation stack name (overrides the environment's)")
+    parser.add_argument("--region", help="AWS region (overrides the environment's)")
+    parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the local gateway (moto in process)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--token-file", type=Path, help="also write the demo token to this file (mode 0600)")
+
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create a tenant")
+    create.add_argument("tenant_id")
+    create.add_argument("--name", help="display name (default: the tenant id)")
+    tenant.add_parser("list", help="list tenants")
+    for action in ("show", "disable", "enable"):
+        tenant.add_parser(action).add_argument("tenant_id")
+
+    token = sub.add_parser("token", help="manage bearer tokens").add_subparsers(dest="action", required=True)
+    issue = token.add_parser("issue", help="issue a token (printed once, never shown again)")
+    issue.add_argument("tenant_id")
+    issue.add_argument("--name", default="idp", help="label, e.g. 'okta-prod'")
+    issue.add_argument("--expires-in", type=parse_duration, help="e.g. 365d; default: no expiry")
+    token.add_parser("list", help="list a tenant's tokens (metadata only)").add_argument("tenant_id")
+    revoke = token.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("tenant_id")
+    revoke.add_argument("token_id")
+    return parser
+
+
+def make_admin(target: StackTarget) -> Admin:
+    flush = None
+    if target.api_id and target.stage_name:
+        apigw = target.client("apigateway")
+        api_id, stage = target.api_id, target.stage_name
+
+        def flush() -> None:
+            apigw.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
+
+    return Admin(
+        TenantTable(target.client("dynamodb"), target.table_name),
+        TokenHashStore(target.client("secretsmanager"), target.secrets_prefix),
+        flush_authorizer_cache=flush,
+    )
+
+
+def tenant_view(tenant: Tenant, target: StackTarget) -> dict[str, Any]:
+    return {
+        "tenant": tenant.tenant_id,
+        "name": tenant.display_name,
+        "status": tenant.status.value,
+        "created": tenant.created_at.isoformat(),
+        "tenantUrl": target.tenant_url(tenant.tenant_id),
+    }
+
+
+def token_view(meta: TokenMetadata) -> dict[str, Any]:
+    return {
+        "tokenId": meta.token_id,
+        "name": meta.name,
+        "state": meta.state(datetime.now(UTC)),
+        "created": meta.created_at.isoformat(),
+        "expires": meta.expires_at.isoformat() if meta.expires_at else None,
+        "revoked": meta.revoked_at.isoformat() if meta.revoked_at else None,
+        "lastUsed": meta.last_used_at.isoformat() if meta.last_used_at else None,
+    }
+
+
+def emit(rows: list[dict[str, Any]] | dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows if isinstance(rows, list) else [rows]:
+        print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+
+
+def run_tenant(args: argparse.Namespace, admin: Admin, target: StackTarget) -> None:
+    if args.action == "create":
+        emit(tenant_view(admin.create_tenant(args.tenant_id, args.name), target), args.json)
+    elif args.action == "list":
+        emit([tenant_view(t, target) for t in admin.list_tenants()], args.json)
+    elif args.action == "show":
+        emit(tenant_view(admin.require_tenant(args.tenant_id), target), args.json)
+    else:
+        status = TenantStatus.DISABLED if args.action == "disable" else TenantStatus.ACTIVE
+        emit(tenant_view(admin.set_tenant_status(args.tenant_id, status), target), args.json)
+
+
+def run_token(args: argparse.Namespace, admin: Admin, target: StackTarget) -> None:
+    if args.action == "issue":
+        issued = admin.issue_token(args.tenant_id, args.name, args.expires_in)
+        view = token_view(issued.metadata) | {
+            "token": issued.token,
+            "tenantUrl": target.tenant_url(args.tenant_id),
+        }
+        emit(view, args.json)
+        if not args.json:
+            print("Store this token now: it is shown once and cannot be retrieved again.", file=sys.stderr)
+    elif args.action == "list":
+        emit([token_view(t) for t in admin.list_tokens(args.tenant_id)], args.json)
+    else:
+        admin.revoke_token(args.tenant_id, args.token_id)
+        emit({"tokenId": args.token_id, "state": "revoked"}, args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from scimctl.gateway import serve  # noqa: PLC0415 - moto loads only for this command
+
+        serve(host=args.host, port=args.port, token_file=args.token_file, state_file=args.state_file)
+        return 0
+    try:
+        target = resolve_target(args.env, args.stack, args.region, args.state_file)
+        admin = make_admin(target)
+        if args.command == "tenant":
+            run_tenant(args, admin, target)
+        else:
+            run_token(args, admin, target)
+    except (AdminError, StackError) as exc:
+        print(f"scimctl: {exc}", file=sys.stderr)
+        return 2
+    except ScimError as exc:
+        print(f"scimctl: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

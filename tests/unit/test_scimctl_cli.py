@@ -1,0 +1,140 @@
+"""scimctl tenant and token commands against moto (issue 2, "Tenants and tokens")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from scimctl import cli
+from scimctl.stack import StackError, StackTarget, from_state_file, samconfig_environment
+from tests.conftest import ROOT, SECRETS_PREFIX, TABLE_NAME
+
+TARGET = StackTarget(
+    region="us-east-1",
+    stack_name="scim-test",
+    table_name=TABLE_NAME,
+    secrets_prefix=SECRETS_PREFIX,
+    api_base_url="https://api.example.com/v1/scim/v2",
+)
+
+
+@pytest.fixture
+def run(aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    monkeypatch.setattr(cli, "resolve_target", lambda *_: TARGET)
+
+    def invoke(*argv: str) -> tuple[int, Any, str]:
+        code = cli.main(["--json", *argv])
+        out = capsys.readouterr()
+        return code, json.loads(out.out) if out.out.strip() else None, out.err
+
+    return invoke
+
+
+def test_tenant_lifecycle(run: Any) -> None:
+    code, created, _ = run("tenant", "create", "acme", "--name", "Acme Corp")
+    assert code == 0
+    assert created == {
+        "tenant": "acme",
+        "name": "Acme Corp",
+        "status": "active",
+        "created": created["created"],
+        "tenantUrl": "https://api.example.com/v1/scim/v2/acme",
+    }
+    run("tenant", "create", "globex")
+    assert [t["tenant"] for t in run("tenant", "list")[1]] == ["acme", "globex"]
+    assert run("tenant", "disable", "acme")[1]["status"] == "disabled"
+    assert run("tenant", "show", "acme")[1]["status"] == "disabled"
+    assert run("tenant", "enable", "acme")[1]["status"] == "active"
+
+
+@pytest.mark.parametrize("bad", ["A", "acme_corp", "-acme", "acme-", "a--b", "x" * 33, "ac.me"])
+def test_invalid_tenant_ids_are_refused_with_a_clear_error(run: Any, bad: str) -> None:
+    code, _, err = run("tenant", "create", "--", bad)
+    assert code == 2
+    assert "invalid tenant id" in err
+
+
+def test_duplicate_tenant_is_refused(run: Any) -> None:
+    run("tenant", "create", "acme")
+    code, _, err = run("tenant", "create", "acme")
+    assert code == 1
+    assert "already exists" in err
+
+
+def test_token_issue_prints_token_once_and_never_again(run: Any) -> None:
+    run("tenant", "create", "acme")
+    code, issued, _ = run("token", "issue", "acme", "--name", "okta", "--expires-in", "30d")
+    assert code == 0
+    token = issued["token"]
+    assert token.startswith(f"scim_{issued['tokenId']}_")
+    assert issued["expires"] is not None
+    assert issued["tenantUrl"] == "https://api.example.com/v1/scim/v2/acme"
+    _, listed, _ = run("token", "list", "acme")
+    assert [t["tokenId"] for t in listed] == [issued["tokenId"]]
+    assert token not in json.dumps(listed)
+    assert listed[0]["state"] == "active"
+    # The table and the secret hold metadata and a hash only.
+    items = boto3.client("dynamodb").scan(TableName=TABLE_NAME)["Items"]
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=f"{SECRETS_PREFIX}tenants/acme")
+    assert token not in json.dumps(items) + secret["SecretString"]
+    assert issued["tokenId"] in secret["SecretString"]
+
+
+def test_token_revoke(run: Any) -> None:
+    run("tenant", "create", "acme")
+    _, issued, _ = run("token", "issue", "acme")
+    assert run("token", "revoke", "acme", issued["tokenId"])[0] == 0
+    _, listed, _ = run("token", "list", "acme")
+    assert listed[0]["state"] == "revoked"
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=f"{SECRETS_PREFIX}tenants/acme")
+    assert issued["tokenId"] not in secret["SecretString"]
+    code, _, err = run("token", "revoke", "acme", "acme.ffffffffffffffff")
+    assert code == 2
+    assert "does not exist" in err
+
+
+def test_tokens_of_unknown_or_disabled_tenants(run: Any) -> None:
+    code, _, err = run("token", "issue", "nobody")
+    assert (code, "does not exist" in err) == (2, True)
+    run("tenant", "create", "acme")
+    run("tenant", "disable", "acme")
+    code, _, err = run("token", "issue", "acme")
+    assert (code, "disabled" in err) == (2, True)
+
+
+def test_bad_duration_is_an_argument_error(run: Any) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["token", "issue", "acme", "--expires-in", "soon"])
+    assert exc.value.code == 2
+
+
+def test_samconfig_environments_are_independent_regional_stacks() -> None:
+    assert samconfig_environment("us", ROOT / "samconfig.toml") == ("scim-us", "us-east-1")
+    assert samconfig_environment("eu", ROOT / "samconfig.toml") == ("scim-eu", "eu-west-1")
+    with pytest.raises(StackError):
+        samconfig_environment("apac", ROOT / "samconfig.toml")
+
+
+def test_local_state_file_is_required_for_local_target(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="make serve"):
+        from_state_file(tmp_path / "missing.json")
+    state = tmp_path / "local.json"
+    state.write_text(
+        json.dumps(
+            {
+                "endpoint_url": "http://127.0.0.1:8001",
+                "region": "us-east-1",
+                "table_name": "scim-local",
+                "secrets_prefix": "scim/scim-local/",
+                "stack_name": "scim-local",
+                "api_url": "http://127.0.0.1:8000/v1/scim/v2",
+            }
+        )
+    )
+    target = from_state_file(state)
+    assert target.endpoint_url == "http://127.0.0.1:8001"
+    assert target.tenant_url("demo") == "http://127.0.0.1:8000/v1/scim/v2/demo"
