@@ -6,10 +6,13 @@ The environment is set before any handler module is imported, as Lambda would se
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -37,10 +40,11 @@ os.environ.pop("AWS_PROFILE", None)
 
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, settings  # noqa: E402
+from handlers import authorizer, aws_clients, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
+from tests.support import FakeContext, proxy_event, response_headers  # noqa: E402
 
 TEMPLATE = load_template(ROOT / "template.yaml")
 
@@ -50,6 +54,7 @@ def reset_handler_state() -> None:
     aws_clients.reset()
     settings.reset()
     authorizer.authenticator.cache_clear()
+    users.service.cache_clear()
 
 
 @pytest.fixture
@@ -85,3 +90,64 @@ def log_output() -> Iterator[io.StringIO]:
     previous = handler.setStream(buffer)
     yield buffer
     handler.setStream(previous)
+
+
+class ScimClient:
+    """Calls a resource handler in process with proxy events, as API Gateway would after auth."""
+
+    ROUTES = (
+        ("/Users/.search", "/scim/v2/{tenant}/Users/.search"),
+        ("/Users/", "/scim/v2/{tenant}/Users/{id}"),
+        ("/Users", "/scim/v2/{tenant}/Users"),
+    )
+
+    def __init__(self, tenant: str = "demo") -> None:
+        self.tenant = tenant
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ScimResponse:
+        resource, params = self._route(path)
+        event = proxy_event(method, resource, params, body=body, query=query, headers=headers)
+        result = users.lambda_handler(event, FakeContext("users"))
+        text = result.get("body") or ""
+        return ScimResponse(
+            result["statusCode"], response_headers(result), json.loads(text) if text else None
+        )
+
+    def _route(self, path: str) -> tuple[str, dict[str, str]]:
+        params = {"tenant": self.tenant}
+        for prefix, resource in self.ROUTES:
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+                if "{id}" in resource:
+                    params["id"] = path[len(prefix) :]
+                return resource, params
+        raise AssertionError(f"no route for {path}")
+
+
+@dataclass
+class ScimResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@pytest.fixture
+def scim(aws: None) -> ScimClient:
+    return ScimClient("demo")
+
+
+@pytest.fixture
+def dynamodb_calls(aws: None) -> list[str]:
+    """The DynamoDB operations the handlers make, in order (counts are deterministic)."""
+    calls: list[str] = []
+    aws_clients.dynamodb().meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    return calls

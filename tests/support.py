@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -26,3 +29,40 @@ def response_headers(result: dict[str, Any]) -> dict[str, str]:
     for key, values in (result.get("multiValueHeaders") or {}).items():
         headers[key.lower()] = ", ".join(str(v) for v in values)
     return headers
+
+
+def proxy_event(
+    method: str,
+    resource: str,
+    path_params: dict[str, str],
+    *,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    authorizer_tenant: str | None = None,
+) -> dict[str, Any]:
+    """A REST API proxy event shaped like the files in events/ (the same base file)."""
+    base = (
+        Path(__file__).resolve().parent.parent / "events/DiscoveryFunction/get-service-provider-config.json"
+    )
+    event: dict[str, Any] = copy.deepcopy(json.loads(base.read_text()))
+    tenant = path_params.get("tenant", "demo")
+    path = resource
+    for name, value in path_params.items():
+        path = path.replace("{" + name + "}", value)
+    event.update(resource=resource, path=path, httpMethod=method, pathParameters=path_params)
+    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
+    auth_tenant = authorizer_tenant or tenant
+    event["requestContext"]["authorizer"].update(
+        tenantId=auth_tenant, tokenId=f"{auth_tenant}.0123456789abcdef", principalId=f"{auth_tenant}|x"
+    )
+    all_headers = dict(event["headers"])
+    if body is not None:
+        all_headers["Content-Type"] = "application/scim+json"
+    all_headers.update(headers or {})
+    event["headers"] = all_headers
+    event["multiValueHeaders"] = {k: [v] for k, v in all_headers.items()}
+    event["queryStringParameters"] = query or None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
+    return event

@@ -7,19 +7,34 @@ per tenant.
 
 from __future__ import annotations
 
-from core.discovery import BulkCapability, FilterCapability, ServiceCapabilities
+from functools import cache
+
+from core.discovery import (
+    USER_RESOURCE_TYPE,
+    BulkCapability,
+    CursorCapability,
+    FilterCapability,
+    ServiceCapabilities,
+)
+from core.query.listing import CURSOR_TIMEOUT_SECONDS
+from core.query.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
+@cache
 def service_capabilities() -> ServiceCapabilities:
-    # Foundation only: no resource endpoints are deployed yet, so no resource types, no PATCH,
-    # no filtering, no ETags. The Users and Groups changes switch these on as they land.
     return ServiceCapabilities(
-        patch=False,
-        bulk=BulkCapability(supported=False),
-        filter=FilterCapability(supported=False, max_results=0),
-        change_password=False,
-        sort=False,
-        etag=False,
-        resource_types=(),
+        patch=True,
+        bulk=BulkCapability(supported=False),  # Bulk lands with Groups (issue 4)
+        filter=FilterCapability(supported=True, max_results=MAX_PAGE_SIZE),
+        change_password=False,  # IdPs set passwords through PUT/PATCH; no separate endpoint
+        sort=True,
+        etag=True,
+        cursor_paging=CursorCapability(
+            supported=True,
+            default_page_size=DEFAULT_PAGE_SIZE,
+            max_page_size=MAX_PAGE_SIZE,
+            cursor_timeout=CURSOR_TIMEOUT_SECONDS,
+        ),
+        resource_types=(USER_RESOURCE_TYPE,),  # Groups join with issue 4
         documentation_uri=None,
     )

@@ -218,7 +218,7 @@ def test_plaintext_token_is_stored_nowhere_and_logged_nowhere(
     invoke(request_event(f"Bearer {acme}"))
     with pytest.raises(Exception, match="Unauthorized"):
         invoke(request_event(f"Bearer {acme[:-1]}x"))
-    secret_part = acme.rsplit("_", 1)[1]
+    secret_part = acme.split("_", 2)[2]
     items = boto3.client("dynamodb").scan(TableName=TABLE_NAME)["Items"]
     secrets = boto3.client("secretsmanager")
     stored = [

@@ -44,13 +44,21 @@ def test_service_provider_config_location_uses_the_tenant_url() -> None:
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
 
-def test_discovery_does_not_claim_unimplemented_features() -> None:
+def test_discovery_describes_exactly_what_is_deployed() -> None:
     _, _, body = call(event_for("/ServiceProviderConfig"))
-    assert body["patch"]["supported"] is False
-    assert body["bulk"]["supported"] is False
-    assert body["filter"]["supported"] is False
+    assert body["patch"]["supported"] is True
+    assert body["filter"] == {"supported": True, "maxResults": 200}
+    assert body["etag"]["supported"] is True
+    assert body["bulk"]["supported"] is False  # no Bulk endpoint yet
     _, _, types = call(event_for("/ResourceTypes"))
-    assert types["totalResults"] == 0
+    assert [t["id"] for t in types["Resources"]] == ["User"]  # no Groups endpoint yet
+    _, _, schemas = call(event_for("/Schemas"))
+    assert {s["id"] for s in schemas["Resources"]} == {
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    }
+    status, _, _ = call(event_for("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"))
+    assert status == 404
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from core.capabilities import service_capabilities
+from core.store.resources_table import ResourceTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tokens import TokenMetadata, hash_token, parse_authorization_header
+from core.users import Caller, UserService
 from scimctl.admin import Admin
-from tests.conftest import ROOT, TEMPLATE
+from tests.conftest import ROOT, TABLE_NAME, TEMPLATE
 from tests.support import FakeContext, response_headers
 
 EVENTS = ROOT / "events"
@@ -58,13 +62,45 @@ EXPECTED: dict[str, Callable[[dict[str, Any]], None]] = {
         scim_body(r, 200)["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
         or pytest.fail("not a ListResponse")
     ),
-    # No resource endpoint is deployed yet, so discovery truthfully knows no User type or schema.
     "DiscoveryFunction/get-resource-type.json": lambda r: (
-        scim_body(r, 404)["schemas"] == [ERROR] or pytest.fail("not a SCIM error")
+        scim_body(r, 200)["endpoint"] == "/Users" or pytest.fail("not the User resource type")
     ),
     "DiscoveryFunction/get-schema.json": lambda r: (
-        scim_body(r, 404)["schemas"] == [ERROR] or pytest.fail("not a SCIM error")
+        scim_body(r, 200)["id"] == "urn:ietf:params:scim:schemas:core:2.0:User"
+        or pytest.fail("not the User schema")
     ),
+}
+USER_ID = "2819c223-7f76-453a-919d-413861904646"
+
+
+def user_check(status: int, **expect: Any) -> Callable[[dict[str, Any]], None]:
+    def check(result: dict[str, Any]) -> None:
+        if status == 204:
+            assert result["statusCode"] == 204
+            return
+        body = scim_body(result, status)
+        for key, value in expect.items():
+            assert body[key] == value, (key, body)
+
+    return check
+
+
+EXPECTED |= {
+    "UsersFunction/create-user.json": user_check(201, userName="isaac.brock@example.com", active=True),
+    "UsersFunction/get-user.json": user_check(200, id=USER_ID, userName="bjensen@example.com"),
+    "UsersFunction/list-users.json": user_check(200, totalResults=1, startIndex=1),
+    "UsersFunction/filter-users-by-username.json": user_check(200, totalResults=1),
+    "UsersFunction/filter-users-zero-results.json": user_check(200, totalResults=0, Resources=[]),
+    "UsersFunction/search-users.json": user_check(200, totalResults=1),
+    "UsersFunction/replace-user.json": user_check(200, displayName="Babs Jensen", active=True),
+    "UsersFunction/patch-user-deactivate-okta.json": user_check(200, active=False),
+    "UsersFunction/patch-user-entra.json": user_check(
+        200,
+        active=False,
+        name={"givenName": "Barbara", "familyName": "updatedFamilyName"},
+        emails=[{"value": "updatedEmail@microsoft.com", "type": "work", "primary": True}],
+    ),
+    "UsersFunction/delete-user.json": user_check(204),
 }
 EXPECTED_FAILURE = {"AuthorizerFunction/request-bad-token.json": "Unauthorized"}
 
@@ -79,6 +115,23 @@ def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashSto
     now = datetime.now(UTC)
     table.put_token(TokenMetadata(tenant_id="demo", token_id=token.token_id, name="events", created_at=now))
     hashes.put_hash("demo", token.token_id, hash_token(token.raw))
+    # The user the Users events address (RFC 7643 §8.2's id).
+    service = UserService(
+        ResourceTable(boto3.client("dynamodb"), TABLE_NAME), service_capabilities(), new_id=lambda: USER_ID
+    )
+    caller = Caller(
+        tenant_id="demo", token_id=token.token_id, request_id="seed", base_url="https://x/scim/v2/demo"
+    )
+    service.create(
+        caller,
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "bjensen@example.com",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}],
+            "active": True,
+        },
+    )
 
 
 def test_every_event_file_has_an_expectation() -> None:

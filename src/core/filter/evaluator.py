@@ -183,7 +183,7 @@ def _check_compare(node: Compare, info: AttrInfo | None) -> None:
 
 def _unsupported(path: AttrPath, reason: str) -> InvalidFilter:
     text = str(path)
-    shown = text if len(text) <= 60 else f"…{text[-59:]}"
+    shown = text if len(text) <= 48 else f"…{text[-47:]}"
     return InvalidFilter(f"Invalid filter on '{shown}': {reason}.")
 
 

@@ -111,7 +111,9 @@ def parse_filter(
     """Parse a ``filter`` parameter (RFC 7644 §3.4.2.2) into an AST.
 
     ``max_depth`` counts every ``(``, ``not`` and ``[`` that encloses a term; ``max_terms``
-    counts ``attrExp``s (``pr`` and comparisons), including those inside brackets.
+    counts ``attrExp``s (``pr`` and comparisons), including those inside brackets. Raises
+    ``InvalidFilter`` ("The specified filter syntax was invalid", RFC 7644 §3.12) and
+    nothing else.
     """
     parser = _Parser(text, max_length=max_length, max_depth=max_depth, max_terms=max_terms)
     return parser.run(parser.filter)

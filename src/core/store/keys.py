@@ -1,16 +1,22 @@
 """Every DynamoDB key of the single table. Each partition key begins with the tenant.
 
-| item            | PK                  | SK                 | GSI1PK     | GSI1SK   |
-|-----------------|---------------------|--------------------|------------|----------|
-| tenant          | ``T#<tenant>``      | ``TENANT``         | ``TENANTS``| tenant   |
-| token metadata  | ``T#<tenant>``      | ``TOKEN#<id>``     |            |          |
+| item | PK | SK | GSI1 (PK / SK) | GSI2 (PK / SK) |
+| --- | --- | --- | --- | --- |
+| tenant | ``T#<t>`` | ``TENANT`` | ``TENANTS`` / ``<t>`` |  |
+| token metadata | ``T#<t>`` | ``TOKEN#<id>`` |  |  |
+| resource counter | ``T#<t>`` | ``COUNT#<K>`` |  |  |
+| user / group | ``T#<t>#<K>`` | ``<id>`` | ``T#<t>#<K>`` / name | same / externalId |
+| uniqueness guard | ``T#<t>#<K>#NAME#<name>`` | ``UNIQUE`` |  |  |
+| page bookmark | ``T#<t>#PAGE`` | ``<digest>`` |  |  |
 
-The tenant registry row in GSI1 is read only by the admin CLI (``scimctl tenant list``); no
-request path queries it. Resource items (users, groups, memberships, uniqueness guards) are
-added by their issues with keys under the same ``T#<tenant>`` prefix.
+``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
+are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
+(``scimctl tenant list``); no request path queries it, and no request path scans.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from core.tenants import is_valid_tenant_id
 
@@ -18,6 +24,14 @@ TENANT_SK = "TENANT"
 TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret
 TENANT_INDEX = "GSI1"
 TENANT_INDEX_PK = "TENANTS"
+NAME_INDEX = "GSI1"
+EXTERNAL_ID_INDEX = "GSI2"
+UNIQUE_SK = "UNIQUE"
+
+
+class Kind(StrEnum):
+    USER = "USER"
+    GROUP = "GROUP"
 
 
 def tenant_pk(tenant_id: str) -> str:
@@ -29,3 +43,19 @@ def tenant_pk(tenant_id: str) -> str:
 
 def token_sk(token_id: str) -> str:
     return f"{TOKEN_SK_PREFIX}{token_id}"
+
+
+def resources_pk(tenant_id: str, kind: Kind) -> str:
+    return f"{tenant_pk(tenant_id)}#{kind.value}"
+
+
+def counter_sk(kind: Kind) -> str:
+    return f"COUNT#{kind.value}"
+
+
+def name_guard_pk(tenant_id: str, kind: Kind, name_key: str) -> str:
+    return f"{resources_pk(tenant_id, kind)}#NAME#{name_key}"
+
+
+def bookmarks_pk(tenant_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#PAGE"

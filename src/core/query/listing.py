@@ -1,0 +1,307 @@
+"""Answering list and search requests from DynamoDB (RFC 7644 §3.4.2, RFC 9865).
+
+Plans, cheapest first:
+1. **Key lookup**: a filter whose top-level ``and`` chain has ``id eq``, ``<name> eq``
+   (userName / displayName) or ``externalId eq`` reads just those items: one DynamoDB call
+   whatever the tenant's size. The whole filter is still evaluated on what was read.
+2. **Walk**: no filter, sorted by id (default) or by name: one Query per page, in key order.
+   ``startIndex`` paging remembers where each page ended (a bookmark item keyed by the page's
+   start), so walking a tenant costs about one item read per user returned instead of re-reading
+   every earlier page; ``totalResults`` comes from a counter item kept in the write transactions.
+   Cursor paging carries the position in the cursor itself.
+3. **Partition read**: any other filter or sort reads the tenant's resources of that kind page
+   by page and evaluates the filter in memory; ``totalResults`` is exact.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import BadRequest, InvalidValue
+from core.filter import And, AttrPath, Compare, Filter, parse_filter
+from core.filter.ast import chain_operands
+from core.filter.evaluator import matches, validate
+from core.query.attribute_info import SchemaAttributeInfo
+from core.query.request import SearchRequest
+from core.schema.model import Schema
+from core.schema.registry import resolve_path
+from core.store.keys import Kind, resources_pk
+from core.store.resources_table import ResourceTable, StoredResource
+
+BOOKMARK_TTL_SECONDS = 3600
+CURSOR_TIMEOUT_SECONDS = 3600
+READ_BATCH = 500
+NAME_ATTRIBUTES = {Kind.USER: "userName", Kind.GROUP: "displayName"}
+
+
+class InvalidCursor(BadRequest):
+    """RFC 9865 §2.3: an unknown, tampered or expired cursor is 400 invalidCursor / expiredCursor."""
+
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursor(InvalidCursor):
+    scim_type = "expiredCursor"
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    resources: list[StoredResource]
+    total: int
+    start_index: int
+    next_cursor: str | None = None
+    items_read: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListContext:
+    table: ResourceTable
+    tenant_id: str
+    kind: Kind
+    schemas: Sequence[Schema]
+    to_wire: Callable[[StoredResource], dict[str, Any]]
+    now: Callable[[], float] = time.time
+
+
+def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
+    info = SchemaAttributeInfo(ctx.schemas)
+    expr = parse_filter(req.filter) if req.filter else None
+    if expr is not None:
+        validate(expr, info)
+    sort_key = _sort_key(ctx, req.sort_by)
+    if expr is not None:
+        candidates = _key_lookup(ctx, expr)
+        if candidates is not None:
+            found = [r for r in candidates if matches(expr, ctx.to_wire(r), info)]
+            return _slice(ctx, req, _sorted(ctx, found, sort_key, req.descending), len(candidates))
+    if expr is None and sort_key in {None, "name"}:
+        return _walk(ctx, req, by_name=sort_key == "name")
+    everything, read = _read_all(ctx)
+    if expr is not None:
+        everything = [r for r in everything if matches(expr, ctx.to_wire(r), info)]
+    return _slice(ctx, req, _sorted(ctx, everything, sort_key, req.descending), read)
+
+
+# -- plan 1: keys ---------------------------------------------------------------------------
+def _key_lookup(ctx: ListContext, expr: Filter) -> list[StoredResource] | None:
+    conjuncts = chain_operands(expr) if isinstance(expr, And) else [expr]
+    for term in conjuncts:
+        if not (isinstance(term, Compare) and term.op == "eq" and isinstance(term.value, str)):
+            continue
+        target = _canonical(ctx, term.path)
+        if target == "id":
+            found = ctx.table.get(ctx.tenant_id, ctx.kind, term.value)
+            return [found] if found else []
+        if target == NAME_ATTRIBUTES[ctx.kind]:
+            return ctx.table.find_by_name(ctx.tenant_id, ctx.kind, term.value)
+        if target == "externalId":
+            return ctx.table.find_by_external_id(ctx.tenant_id, ctx.kind, term.value)
+    return None
+
+
+def _canonical(ctx: ListContext, path: AttrPath) -> str | None:
+    if path.sub_attr is not None:
+        return None
+    resolved = resolve_path(ctx.schemas, f"{path.schema}:{path.attr}" if path.schema else path.attr)
+    if resolved is None or resolved.extension or resolved.sub_attribute is not None:
+        return None
+    return resolved.attribute.name
+
+
+# -- plan 2: walk in key order ----------------------------------------------------------------
+def _walk(ctx: ListContext, req: SearchRequest, *, by_name: bool) -> ListResult:
+    total = ctx.table.count(ctx.tenant_id, ctx.kind)
+    if req.count == 0:
+        return ListResult([], total, req.start_index)
+    if req.cursor is not None:
+        return _walk_cursor(ctx, req, total, by_name=by_name)
+    start_key: dict[str, Any] | None = None
+    read = 0
+    if req.start_index > 1:
+        if req.start_index > total:
+            return ListResult([], total, req.start_index)
+        start_key = ctx.table.get_bookmark(ctx.tenant_id, _bookmark(ctx, req, req.start_index, by_name))
+        if start_key is None:
+            start_key, read = _skip(ctx, req.start_index - 1, by_name, req.descending)
+    page = ctx.table.page(
+        ctx.tenant_id,
+        ctx.kind,
+        limit=req.count,
+        start_key=start_key,
+        by_name=by_name,
+        descending=req.descending,
+    )
+    next_start = req.start_index + len(page.items)
+    if page.last_key and next_start <= total:
+        expires = int(ctx.now()) + BOOKMARK_TTL_SECONDS
+        ctx.table.put_bookmark(
+            ctx.tenant_id, _bookmark(ctx, req, next_start, by_name), page.last_key, expires
+        )
+    return ListResult(page.items, total, req.start_index, items_read=read + page.items_read)
+
+
+def _skip(ctx: ListContext, n: int, by_name: bool, descending: bool) -> tuple[dict[str, Any] | None, int]:
+    """No bookmark (a client jumping ahead): read past the first n items once."""
+    key: dict[str, Any] | None = None
+    read = 0
+    while read < n:
+        page = ctx.table.page(
+            ctx.tenant_id,
+            ctx.kind,
+            limit=min(READ_BATCH, n - read),
+            start_key=key,
+            by_name=by_name,
+            descending=descending,
+        )
+        read += page.items_read
+        key = page.last_key
+        if key is None:
+            break
+    return key, read
+
+
+def _bookmark(ctx: ListContext, req: SearchRequest, start_index: int, by_name: bool) -> str:
+    basis = f"{ctx.kind.value}|{'name' if by_name else 'id'}|{req.descending}|{start_index}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def _walk_cursor(ctx: ListContext, req: SearchRequest, total: int, *, by_name: bool) -> ListResult:
+    state: dict[str, Any] = _decode_cursor(ctx, req.cursor) if req.cursor else {}
+    position = _position(state)
+    start_key = _start_key(ctx, state.get("k"))
+    page = ctx.table.page(
+        ctx.tenant_id,
+        ctx.kind,
+        limit=req.count,
+        start_key=start_key,
+        by_name=by_name,
+        descending=req.descending,
+    )
+    next_position = position + len(page.items)
+    next_cursor = None
+    if page.last_key and next_position <= total:
+        next_cursor = _encode_cursor(ctx, {"k": page.last_key, "p": next_position})
+    return ListResult(page.items, total, position, next_cursor=next_cursor, items_read=page.items_read)
+
+
+def _position(state: dict[str, Any]) -> int:
+    position = state.get("p", 1)
+    if not isinstance(position, int) or position < 1:
+        raise InvalidCursor("The cursor is not valid.")
+    return position
+
+
+def _start_key(ctx: ListContext, key: Any) -> dict[str, Any] | None:
+    """The DynamoDB key inside a cursor: only string attributes, only this tenant's partition."""
+    if key is None:
+        return None
+    pk = resources_pk(ctx.tenant_id, ctx.kind)
+    allowed = {"PK", "SK", "GSI1PK", "GSI1SK"}
+    if not isinstance(key, dict) or not key or not set(key) <= allowed:
+        raise InvalidCursor("The cursor is not valid.")
+    for name, value in key.items():
+        if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
+            raise InvalidCursor("The cursor is not valid.")
+        if name.endswith("PK") and value["S"] != pk:
+            raise InvalidCursor("The cursor is not valid.")
+    return key
+
+
+# -- plan 3: read the partition ---------------------------------------------------------------
+def _read_all(ctx: ListContext) -> tuple[list[StoredResource], int]:
+    items: list[StoredResource] = []
+    key: dict[str, Any] | None = None
+    while True:
+        page = ctx.table.page(ctx.tenant_id, ctx.kind, limit=READ_BATCH, start_key=key)
+        items.extend(page.items)
+        key = page.last_key
+        if key is None:
+            return items, len(items)
+
+
+def _slice(ctx: ListContext, req: SearchRequest, found: list[StoredResource], read: int) -> ListResult:
+    total = len(found)
+    if req.cursor is not None:
+        offset = _decode_cursor(ctx, req.cursor).get("o", 0) if req.cursor else 0
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidCursor("The cursor is not valid.")
+        chunk = found[offset : offset + req.count]
+        following = offset + len(chunk)
+        next_cursor = _encode_cursor(ctx, {"o": following}) if following < total and req.count else None
+        return ListResult(chunk, total, offset + 1, next_cursor=next_cursor, items_read=read)
+    start = req.start_index - 1
+    return ListResult(found[start : start + req.count], total, req.start_index, items_read=read)
+
+
+def _sort_key(ctx: ListContext, sort_by: str | None) -> str | None:
+    """None (id order), "name" (the index order) or a canonical attribute path."""
+    if not sort_by:
+        return None
+    resolved = resolve_path(ctx.schemas, sort_by)
+    if resolved is None:
+        raise InvalidValue(f"sortBy {sort_by[:64]!r} is not an attribute of this resource type.")
+    if resolved.attribute.name == NAME_ATTRIBUTES[ctx.kind] and resolved.sub_attribute is None:
+        return "name"
+    return resolved.path
+
+
+def _sorted(
+    ctx: ListContext, items: list[StoredResource], sort_key: str | None, descending: bool
+) -> list[StoredResource]:
+    if sort_key is None:
+        return sorted(items, key=lambda r: r.id, reverse=descending)
+    if sort_key == "name":
+        return sorted(items, key=lambda r: r.name_key, reverse=descending)
+
+    def value(res: StoredResource) -> tuple[int, str]:
+        # RFC 7644 §3.4.2.3: resources without the attribute sort last (ascending) or first.
+        found = _lookup(ctx.to_wire(res), sort_key)
+        return (0, found.lower()) if found is not None else (1, "")
+
+    ordered = sorted(items, key=value)
+    return list(reversed(ordered)) if descending else ordered
+
+
+def _lookup(doc: dict[str, Any], dotted: str) -> str | None:
+    current: Any = doc
+    for part in dotted.split("."):
+        if isinstance(current, list):
+            primary = next((v for v in current if isinstance(v, dict) and v.get("primary")), None)
+            current = primary or (current[0] if current else None)
+        if not isinstance(current, dict):
+            return None
+        current = next((v for k, v in current.items() if k.lower() == part.lower()), None)
+    if isinstance(current, list):
+        current = current[0] if current else None
+    if isinstance(current, dict):
+        current = current.get("value")
+    return None if current is None else str(current)
+
+
+# -- cursors (RFC 9865) ---------------------------------------------------------------------
+def _encode_cursor(ctx: ListContext, state: dict[str, Any]) -> str:
+    payload = {"t": ctx.tenant_id, "r": ctx.kind.value, "i": int(ctx.now()), **state}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(ctx: ListContext, cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        state = json.loads(raw)
+    except (ValueError, TypeError):
+        raise InvalidCursor("The cursor is not valid.") from None
+    # A cursor only ever opens the tenant and resource type it was issued for.
+    if not isinstance(state, dict) or state.get("t") != ctx.tenant_id or state.get("r") != ctx.kind.value:
+        raise InvalidCursor("The cursor is not valid.")
+    if ctx.now() - float(state.get("i", 0)) > CURSOR_TIMEOUT_SECONDS:
+        raise ExpiredCursor("The cursor has expired; start again without a cursor.")
+    return state

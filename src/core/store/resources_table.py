@@ -1,0 +1,381 @@
+"""Users and groups in DynamoDB: one item per resource, uniqueness guards, a per-kind counter.
+
+Contract (each write is one DynamoDB request, so it is all-or-nothing):
+- `create` writes the resource, its name guard and the counter increment in one transaction:
+  of two concurrent creates of one name, exactly one succeeds; the other raises `Uniqueness`.
+- `replace` is conditional on the stored version (optimistic concurrency): a concurrent writer
+  makes it raise `VersionConflict`. A rename moves the guard in the same transaction.
+- `delete` removes the resource, its guard and decrements the counter in one transaction.
+- Reads of one resource are strongly consistent; name and externalId lookups go through GSIs
+  (one Query each, eventually consistent) so they cost one call whatever the tenant's size.
+- Transient AWS failures surface as `ServiceUnavailable`; nothing here builds HTTP responses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from core.errors import NotFound, ServiceUnavailable, Uniqueness
+from core.store.aws_errors import error_code, unavailable_on_outage
+from core.store.keys import (
+    EXTERNAL_ID_INDEX,
+    NAME_INDEX,
+    UNIQUE_SK,
+    Kind,
+    bookmarks_pk,
+    counter_sk,
+    name_guard_pk,
+    resources_pk,
+    tenant_pk,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_KEY_BYTES = 512
+TRANSACTION_ATTEMPTS = 4
+_RETRYABLE_CANCELLATIONS = frozenset(
+    {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"}
+)  # DynamoDB allows 1,024 bytes in a sort key and 2,048 in a partition key.
+
+
+class VersionConflict(Exception):
+    """The stored version is not the expected one (a concurrent write won, or If-Match is stale)."""
+
+
+def name_key(name: str) -> str:
+    """userName / displayName are unique case-insensitively (RFC 7643 §4.1.1, Entra for groups)."""
+    lowered = name.lower()  # the filter evaluator compares with lower() too
+    if len(lowered.encode()) <= MAX_KEY_BYTES:
+        return lowered
+    return "sha256:" + hashlib.sha256(lowered.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    tenant_id: str
+    kind: Kind
+    id: str
+    version: int
+    created: str
+    last_modified: str
+    name: str  # userName or displayName, as the client sent it
+    document: dict[str, Any] = field(compare=False)  # canonical SCIM attributes, no meta
+    external_id: str | None = None
+    secret: str | None = None  # the password hash of a user; never returned
+
+    @property
+    def name_key(self) -> str:
+        return name_key(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StoredResource]
+    last_key: dict[str, Any] | None
+    items_read: int
+
+
+def _to_item(res: StoredResource) -> dict[str, Any]:
+    pk = resources_pk(res.tenant_id, res.kind)
+    item: dict[str, Any] = {
+        "PK": {"S": pk},
+        "SK": {"S": res.id},
+        "GSI1PK": {"S": pk},
+        "GSI1SK": {"S": res.name_key},
+        "kind": {"S": res.kind.value},
+        "tenantId": {"S": res.tenant_id},
+        "id": {"S": res.id},
+        "version": {"N": str(res.version)},
+        "created": {"S": res.created},
+        "lastModified": {"S": res.last_modified},
+        "name": {"S": res.name},
+        "doc": {"S": json.dumps(res.document, separators=(",", ":"), ensure_ascii=False)},
+    }
+    if res.external_id:
+        item["GSI2PK"] = {"S": pk}
+        item["GSI2SK"] = {"S": res.external_id[:MAX_KEY_BYTES]}
+        item["externalId"] = {"S": res.external_id}
+    if res.secret:
+        item["secret"] = {"S": res.secret}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> StoredResource:
+    return StoredResource(
+        tenant_id=item["tenantId"]["S"],
+        kind=Kind(item["kind"]["S"]),
+        id=item["id"]["S"],
+        version=int(item["version"]["N"]),
+        created=item["created"]["S"],
+        last_modified=item["lastModified"]["S"],
+        name=item["name"]["S"],
+        document=json.loads(item["doc"]["S"]),
+        external_id=item.get("externalId", {}).get("S"),
+        secret=item.get("secret", {}).get("S"),
+    )
+
+
+def _guard(res: StoredResource) -> dict[str, Any]:
+    return {
+        "PK": {"S": name_guard_pk(res.tenant_id, res.kind, res.name_key)},
+        "SK": {"S": UNIQUE_SK},
+        "kind": {"S": "guard"},
+        "owner": {"S": res.id},
+    }
+
+
+def _guard_key(tenant_id: str, kind: Kind, key: str) -> dict[str, Any]:
+    return {"PK": {"S": name_guard_pk(tenant_id, kind, key)}, "SK": {"S": UNIQUE_SK}}
+
+
+def _cancellation_codes(exc: ClientError) -> list[str]:
+    reasons = exc.response.get("CancellationReasons") or []
+    return [str(r.get("Code", "None")) for r in reasons]
+
+
+class ResourceTable:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+        self.calls = 0  # DynamoDB requests made through this instance (benchmarks read it)
+
+    # -- writes ------------------------------------------------------------------------------
+    def create(self, res: StoredResource) -> None:
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_item(res),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _guard(res),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            self._count_update(res.tenant_id, res.kind, +1),
+        ]
+        codes = self._transact(items)
+        if codes is not None:
+            raise Uniqueness(f"{_label(res.kind)} {res.name[:100]!r} already exists in this tenant.")
+
+    def replace(self, old: StoredResource, new: StoredResource) -> None:
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": _to_item(new),
+                "ConditionExpression": "attribute_exists(PK) AND version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(old.version)}},
+            }
+        }
+        if old.name_key == new.name_key:
+            self._put_conditional(put["Put"])
+            return
+        items: list[Any] = [
+            put,
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _guard_key(old.tenant_id, old.kind, old.name_key),
+                    "ConditionExpression": "#o = :id",
+                    "ExpressionAttributeNames": {"#o": "owner"},
+                    "ExpressionAttributeValues": {":id": {"S": old.id}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _guard(new),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        codes = self._transact(items)
+        if codes is None:
+            return
+        if codes[0] == "ConditionalCheckFailed":
+            raise VersionConflict(old.id)
+        raise Uniqueness(f"{_label(new.kind)} {new.name[:100]!r} already exists in this tenant.")
+
+    def delete(self, res: StoredResource) -> None:
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"PK": {"S": resources_pk(res.tenant_id, res.kind)}, "SK": {"S": res.id}},
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(res.version)}},
+                }
+            },
+            {"Delete": {"TableName": self._table, "Key": _guard_key(res.tenant_id, res.kind, res.name_key)}},
+            self._count_update(res.tenant_id, res.kind, -1),
+        ]
+        if self._transact(items) is not None:
+            raise VersionConflict(res.id)
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, tenant_id: str, kind: Kind, resource_id: str) -> StoredResource | None:
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            out = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": resources_pk(tenant_id, kind)}, "SK": {"S": resource_id}},
+                ConsistentRead=True,
+            )
+        item = out.get("Item")
+        return _from_item(item) if item else None
+
+    def require(self, tenant_id: str, kind: Kind, resource_id: str) -> StoredResource:
+        found = self.get(tenant_id, kind, resource_id)
+        if found is None:
+            raise NotFound(f"{_label(kind)} {resource_id[:64]!r} not found.")
+        return found
+
+    def find_by_name(self, tenant_id: str, kind: Kind, name: str) -> list[StoredResource]:
+        return self._index_lookup(tenant_id, kind, NAME_INDEX, "GSI1", name_key(name))
+
+    def find_by_external_id(self, tenant_id: str, kind: Kind, external_id: str) -> list[StoredResource]:
+        found = self._index_lookup(tenant_id, kind, EXTERNAL_ID_INDEX, "GSI2", external_id[:MAX_KEY_BYTES])
+        return [r for r in found if r.external_id == external_id]  # externalId is caseExact
+
+    def count(self, tenant_id: str, kind: Kind) -> int:
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            out = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": counter_sk(kind)}},
+                ConsistentRead=True,
+            )
+        return int(out.get("Item", {}).get("n", {}).get("N", "0"))
+
+    def page(
+        self,
+        tenant_id: str,
+        kind: Kind,
+        *,
+        limit: int,
+        start_key: dict[str, Any] | None = None,
+        by_name: bool = False,
+        descending: bool = False,
+    ) -> Page:
+        """One Query over the tenant's resources of a kind, in id or name order."""
+        pk = resources_pk(tenant_id, kind)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": ("GSI1PK" if by_name else "PK") + " = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": limit,
+            "ScanIndexForward": not descending,
+        }
+        if by_name:
+            kwargs["IndexName"] = NAME_INDEX
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            out = self._db.query(**kwargs)
+        items = [_from_item(i) for i in out.get("Items", [])]
+        return Page(items=items, last_key=out.get("LastEvaluatedKey"), items_read=len(items))
+
+    # -- page bookmarks (where the previous startIndex page ended) -----------------------------
+    def get_bookmark(self, tenant_id: str, digest: str) -> dict[str, Any] | None:
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            out = self._db.get_item(
+                TableName=self._table, Key={"PK": {"S": bookmarks_pk(tenant_id)}, "SK": {"S": digest}}
+            )
+        raw = out.get("Item", {}).get("key", {}).get("S")
+        return json.loads(raw) if raw else None
+
+    def put_bookmark(self, tenant_id: str, digest: str, key: dict[str, Any], expires_at: int) -> None:
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "PK": {"S": bookmarks_pk(tenant_id)},
+                    "SK": {"S": digest},
+                    "kind": {"S": "bookmark"},
+                    "key": {"S": json.dumps(key, separators=(",", ":"))},
+                    "ttl": {"N": str(expires_at)},
+                },
+            )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _index_lookup(
+        self, tenant_id: str, kind: Kind, index: str, prefix: str, value: str
+    ) -> list[StoredResource]:
+        with unavailable_on_outage("DynamoDB"):
+            self.calls += 1
+            out = self._db.query(
+                TableName=self._table,
+                IndexName=index,
+                KeyConditionExpression=f"{prefix}PK = :pk AND {prefix}SK = :sk",
+                ExpressionAttributeValues={":pk": {"S": resources_pk(tenant_id, kind)}, ":sk": {"S": value}},
+            )
+        return [_from_item(i) for i in out.get("Items", [])]
+
+    def _count_update(self, tenant_id: str, kind: Kind, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": counter_sk(kind)}},
+                "UpdateExpression": "ADD n :d SET kind = :k",
+                "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":k": {"S": "counter"}},
+            }
+        }
+
+    def _put_conditional(self, put: dict[str, Any]) -> None:
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self.calls += 1
+                self._db.put_item(**put)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict(put["Item"]["id"]["S"]) from exc
+            raise
+
+    def _transact(self, items: Sequence[Any]) -> list[str] | None:
+        """Run one transaction; return the cancellation reason codes, or None on success.
+
+        A ``TransactionConflict`` (another transaction touching the same item at that instant,
+        e.g. two IdP workers creating one userName) is retried, so that the loser sees the
+        winner's write and gets a clean ``ConditionalCheckFailed`` (409) instead of a 503.
+        """
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                with unavailable_on_outage("DynamoDB"):
+                    self.calls += 1
+                    self._db.transact_write_items(TransactItems=list(items))
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                codes = _cancellation_codes(exc)
+                if not any(c in _RETRYABLE_CANCELLATIONS for c in codes):
+                    return codes
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise ServiceUnavailable("DynamoDB is busy; retry the request.") from exc
+                time.sleep(random.uniform(0.01, 0.05) * (2**attempt))  # noqa: S311 - jitter
+            else:
+                return None
+        raise AssertionError("unreachable")
+
+
+def _label(kind: Kind) -> str:
+    return "User" if kind is Kind.USER else "Group"
+
+
+def with_version(res: StoredResource, version: int, last_modified: str) -> StoredResource:
+    return replace(res, version=version, last_modified=last_modified)

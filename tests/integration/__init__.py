@@ -1,0 +1,1 @@
+"""Real HTTP against the local gateway (moto in process)."""
