@@ -1,0 +1,1 @@
+"""Benchmarks: deterministic counts (DynamoDB calls, items read) per SCIM operation, on moto."""

@@ -6,8 +6,10 @@ Outcomes (each proven in tests/unit/test_authorizer.py):
   the policy does not match and API Gateway answers ACCESS_DENIED, mapped to a SCIM 401.
 - missing, malformed, unknown, wrong, revoked, expired token or disabled tenant → "Unauthorized"
   (the UNAUTHORIZED gateway response: SCIM 401 with WWW-Authenticate).
-- DynamoDB or Secrets Manager outage → the function fails, API Gateway answers
-  AUTHORIZER_FAILURE, mapped to a SCIM 503 with Retry-After: IdPs retry instead of giving up.
+- DynamoDB or Secrets Manager outage → the function fails; API Gateway answers with its
+  authorizer error response (AUTHORIZER_CONFIGURATION_ERROR for a function error,
+  AUTHORIZER_FAILURE otherwise), both mapped to a SCIM 503 with Retry-After: IdPs retry
+  instead of giving up.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.auth import AuthenticationFailed, Authenticator, Principal
@@ -78,11 +80,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except AuthenticationFailed as failure:
         logger.append_keys(tenant_id=failure.tenant_id)
         logger.info("token refused", extra={"reason": failure.reason.value})
-        metrics.add_dimension(name="reason", value=failure.reason.value)
         metrics.add_metric(name="AuthFailures", unit=MetricUnit.Count, value=1)
+        # The reason as a dimension on its own metric: a shared dimension would leak into the
+        # invocation's other metrics.
+        with single_metric(name="AuthFailuresByReason", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="reason", value=failure.reason.value)
         raise Unauthorized from None
     except ServiceUnavailable:
-        # Raised on purpose: API Gateway turns an authorizer error into AUTHORIZER_FAILURE (503).
+        # Raised on purpose: API Gateway answers an authorizer error with a 503 gateway response.
         logger.exception("token store unavailable")
         metrics.add_metric(name="AuthDependencyFailures", unit=MetricUnit.Count, value=1)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
@@ -69,7 +70,7 @@ def create_user(tenant: str) -> Response[str]:
 @app.get("/scim/v2/<tenant>/Users/<user_id>")
 def get_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(tenant)
-    user = service().get(who, user_id)
+    user = service().get(who, unquote(user_id))
     if not_modified(header(app, "If-None-Match"), user.version):
         return Response(status_code=304, headers={"ETag": etag(user.version)})
     return render(who, user)
@@ -78,7 +79,7 @@ def get_user(tenant: str, user_id: str) -> Response[str]:
 @app.put("/scim/v2/<tenant>/Users/<user_id>")
 def replace_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(tenant)
-    user = service().replace(who, user_id, json_body(app), header(app, "If-Match"))
+    user = service().replace(who, unquote(user_id), json_body(app), header(app, "If-Match"))
     logger.info("user replaced", extra={"user_id": user.id, "version": user.version})
     return render(who, user)
 
@@ -86,7 +87,7 @@ def replace_user(tenant: str, user_id: str) -> Response[str]:
 @app.patch("/scim/v2/<tenant>/Users/<user_id>")
 def patch_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(tenant)
-    user = service().patch(who, user_id, json_body(app), header(app, "If-Match"))
+    user = service().patch(who, unquote(user_id), json_body(app), header(app, "If-Match"))
     logger.info("user patched", extra={"user_id": user.id, "version": user.version})
     return render(who, user)
 
@@ -94,7 +95,7 @@ def patch_user(tenant: str, user_id: str) -> Response[str]:
 @app.delete("/scim/v2/<tenant>/Users/<user_id>")
 def delete_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(tenant)
-    service().delete(who, user_id, header(app, "If-Match"))
+    service().delete(who, unquote(user_id), header(app, "If-Match"))
     logger.info("user deleted", extra={"user_id": user_id})
     write_metric("UsersDeleted")
     return Response(status_code=204)
