@@ -223,3 +223,15 @@ def test_removing_an_immutable_sub_attribute_is_refused() -> None:
     # RFC 7643 §4.2: "While values MAY be added or removed, sub-attributes of members are "immutable"."
     with pytest.raises(Mutability, match="immutable"):
         patch_group({"op": "remove", "path": f'members[value eq "{BABS}"].display'})
+
+
+def test_remove_listed_values_without_a_value_sub_attribute_matches_them_whole() -> None:
+    # The tolerance of test_patch_idp_quirks.py for an attribute whose values have no "value".
+    home = BJENSEN["addresses"][1]
+    result = patch_user({"op": "remove", "path": "addresses", "value": [home]})
+    assert result.resource["addresses"] == [BJENSEN["addresses"][0]]
+
+
+def test_remove_a_sub_attribute_from_every_value() -> None:
+    result = patch_user({"op": "remove", "path": "addresses.locality"})
+    assert [address.get("locality") for address in result.resource["addresses"]] == [None, None]

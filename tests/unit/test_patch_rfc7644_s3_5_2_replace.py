@@ -238,7 +238,7 @@ def test_replace_of_a_read_only_attribute_with_its_own_value_is_no_change() -> N
 
 def test_replace_of_an_immutable_sub_attribute_is_refused() -> None:
     # RFC 7643 §4.2: "sub-attributes of members are "immutable"."
-    with pytest.raises(Mutability, match="members.display"):
+    with pytest.raises(Mutability, match=r"members\.display"):
         patch_group({"op": "replace", "path": f'members[value eq "{BABS}"].display', "value": "B. Jensen"})
     with pytest.raises(Mutability, match="immutable"):
         patch_group(
@@ -249,3 +249,15 @@ def test_replace_of_an_immutable_sub_attribute_is_refused() -> None:
 def test_replace_of_a_required_attribute_by_null_is_refused() -> None:
     with pytest.raises(Mutability, match="required"):
         patch_user({"op": "replace", "path": "userName", "value": None})
+
+
+def test_replace_a_sub_attribute_of_every_value() -> None:
+    result = patch_user({"op": "replace", "path": "addresses.country", "value": "US"})
+    assert [address["country"] for address in result.resource["addresses"]] == ["US", "US"]
+
+
+def test_replace_a_sub_attribute_of_a_multi_valued_attribute_without_values_adds_one() -> None:
+    # "If the target location path specifies an attribute that does not exist, the service provider
+    # SHALL treat the operation as an "add"."
+    result = patch_user({"op": "replace", "path": "phoneNumbers.value", "value": "tel:+1-201-555-0123"})
+    assert result.resource["phoneNumbers"] == [{"value": "tel:+1-201-555-0123"}]
