@@ -30,13 +30,13 @@ for _k, _v in {
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from tests.support import FakeContext, proxy_event  # noqa: E402
 
 from bench.aws_counter import DynamoCounter  # noqa: E402
 from core.store.keys import Kind, counter_sk, tenant_pk  # noqa: E402
 from core.store.resources_table import StoredResource, _guard, _to_item  # noqa: E402
-from handlers import aws_clients, users  # noqa: E402
+from handlers import aws_clients, resources, users  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
-from tests.support import FakeContext, proxy_event  # noqa: E402
 
 TABLE = os.environ["TABLE_NAME"]
 TENANT = "bench"
@@ -60,7 +60,15 @@ def seed(n: int) -> None:
         res = StoredResource(TENANT, Kind.USER, str(uuid.uuid4()), 1, now, now, name, doc, f"ext-{i:06d}")
         requests += [{"PutRequest": {"Item": _to_item(res)}}, {"PutRequest": {"Item": _guard(res)}}]
     requests.append(
-        {"PutRequest": {"Item": {"PK": {"S": tenant_pk(TENANT)}, "SK": {"S": counter_sk(Kind.USER)}, "n": {"N": str(n)}}}}
+        {
+            "PutRequest": {
+                "Item": {
+                    "PK": {"S": tenant_pk(TENANT)},
+                    "SK": {"S": counter_sk(Kind.USER)},
+                    "n": {"N": str(n)},
+                }
+            }
+        }
     )
     for start in range(0, len(requests), 25):
         db.batch_write_item(RequestItems={TABLE: requests[start : start + 25]})
@@ -75,13 +83,17 @@ def call(method: str, resource: str, query: dict[str, str] | None = None) -> dic
 
 def measure(n: int) -> dict[str, Any]:
     aws_clients.reset()
-    users.service.cache_clear()
+    resources.reset()
     with mock_aws():
-        boto3.client("dynamodb").create_table(TableName=TABLE, **table_create_kwargs(load_template("template.yaml")))
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE, **table_create_kwargs(load_template("template.yaml"))
+        )
         seed(n)
         counter = DynamoCounter()
         counter.attach(aws_clients.dynamodb())
-        found = call("GET", "/scim/v2/{tenant}/Users", {"filter": f'userName eq "user{n // 2:06d}@example.com"'})
+        found = call(
+            "GET", "/scim/v2/{tenant}/Users", {"filter": f'userName eq "user{n // 2:06d}@example.com"'}
+        )
         assert found["totalResults"] == 1
         lookup_calls = counter.total_calls
         counter.reset()

@@ -40,7 +40,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, settings, users  # noqa: E402
+from handlers import authorizer, aws_clients, resources, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
@@ -54,7 +54,7 @@ def reset_handler_state() -> None:
     aws_clients.reset()
     settings.reset()
     authorizer.authenticator.cache_clear()
-    users.service.cache_clear()
+    resources.reset()
 
 
 @pytest.fixture

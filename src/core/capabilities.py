@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from core.discovery import (
+    GROUP_RESOURCE_TYPE,
     USER_RESOURCE_TYPE,
     BulkCapability,
     CursorCapability,
@@ -35,6 +36,6 @@ def service_capabilities() -> ServiceCapabilities:
             max_page_size=MAX_PAGE_SIZE,
             cursor_timeout=CURSOR_TIMEOUT_SECONDS,
         ),
-        resource_types=(USER_RESOURCE_TYPE,),  # Groups join with issue 4
+        resource_types=(USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE),
         documentation_uri=None,
     )

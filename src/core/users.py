@@ -1,108 +1,47 @@
-"""The User resource service (RFC 7644 §3.3–3.6): create, read, replace, patch, delete, list.
-
-Takes a canonical document in, returns `StoredResource`s; the handler renders them once.
-Every write is conditional on the stored version, so concurrent writers never lose an update:
-without If-Match a losing writer re-reads and re-applies its change (PATCH) or its replacement
-(PUT); with If-Match it gets 412.
-"""
+"""The User resource service (RFC 7644 §3.3–3.6) and the user's read-only `groups` attribute."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
-from core.discovery import ServiceCapabilities
-from core.errors import PreconditionFailed, ServiceUnavailable
 from core.passwords import hash_password
 from core.patch import apply_patch
-from core.query.listing import ListContext, ListResult, list_resources
-from core.query.request import SearchRequest
-from core.representation import check_if_match, to_wire
+from core.representation import location
 from core.resource.normalize import normalize_resource
-from core.schema.model import Schema
+from core.resource_service import Caller, ResourceService
 from core.store.keys import Kind
-from core.store.resources_table import ResourceTable, StoredResource, VersionConflict
+from core.store.resources_table import StoredResource
 
-WRITE_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking: the tenant and token the authorizer vouched for, and where they see us."""
-
-    tenant_id: str
-    token_id: str
-    request_id: str
-    base_url: str
+MAX_NESTING_DEPTH = 10
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _new_secret(password: str | None, existing: StoredResource) -> str | None:
+    return hash_password(password) if password else existing.secret
 
 
-class UserService:
+class UserService(ResourceService):
     kind = Kind.USER
+    resource_type = "User"
+    name_attribute = "userName"
 
-    def __init__(
-        self,
-        table: ResourceTable,
-        capabilities: ServiceCapabilities,
-        *,
-        clock: Callable[[], str] = _now,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-    ) -> None:
-        self._table = table
-        self.schemas: tuple[Schema, ...] = capabilities.schemas_for("User")
-        self._clock = clock
-        self._new_id = new_id
-
-    # -- reads -------------------------------------------------------------------------------
-    def get(self, caller: Caller, user_id: str) -> StoredResource:
-        return self._table.require(caller.tenant_id, self.kind, user_id)
-
-    def list(self, caller: Caller, request: SearchRequest) -> ListResult:
-        ctx = ListContext(
-            table=self._table,
-            tenant_id=caller.tenant_id,
-            kind=self.kind,
-            schemas=self.schemas,
-            to_wire=lambda r: to_wire(r, caller.base_url),
-        )
-        return list_resources(ctx, request)
-
-    # -- writes ------------------------------------------------------------------------------
     def create(self, caller: Caller, body: Any) -> StoredResource:
         doc = normalize_resource(body, self.schemas, mode="create")
         password = doc.pop("password", None)
-        now = self._clock()
-        user = StoredResource(
-            tenant_id=caller.tenant_id,
-            kind=self.kind,
-            id=self._new_id(),
-            version=1,
-            created=now,
-            last_modified=now,
-            name=doc["userName"],
-            document=doc,
-            external_id=doc.get("externalId"),
-            secret=hash_password(password) if password else None,
-        )
-        self._table.create(user)
+        user = self.new_resource(caller, doc, hash_password(password) if password else None)
+        self.table.create(user)
         return user
 
     def replace(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> StoredResource:
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
             doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
             # Okta updates profiles with GET then a full PUT; a PUT that omits `active` keeps the
-            # stored value rather than silently deactivating the user (documented in docs/scim.md).
+            # stored value rather than silently deactivating the user (docs/scim.md).
             if "active" not in doc and "active" in existing.document:
                 doc["active"] = existing.document["active"]
             return doc, doc.pop("password", None)
 
-        return self._write(caller, user_id, if_match, change)
+        return self.write(caller, user_id, if_match, change, _new_secret)[1]
 
     def patch(
         self, caller: Caller, user_id: str, body: Mapping[str, Any], if_match: str | None
@@ -114,47 +53,31 @@ class UserService:
             )
             return doc, doc.pop("password", None)
 
-        return self._write(caller, user_id, if_match, change)
+        return self.write(caller, user_id, if_match, change, _new_secret)[1]
 
-    def delete(self, caller: Caller, user_id: str, if_match: str | None) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            existing = self.get(caller, user_id)
-            check_if_match(if_match, existing.version)
-            try:
-                self._table.delete(existing)
-                return
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed() from None
-        raise ServiceUnavailable("The user is being changed concurrently; retry the request.")
+    def groups(self, caller: Caller, user_id: str) -> list[dict[str, Any]]:
+        """RFC 7643 §4.1.2: direct and indirect groups, from the reverse membership index."""
+        direct = self.memberships.groups_of(caller.tenant_id, user_id)
+        out = [_group_ref(caller, m.group_id, m.group_display, "direct") for m in direct]
+        if not direct or self.memberships.nested_count(caller.tenant_id) == 0:
+            return out  # the common case: no group-in-group memberships in this tenant
+        seen = {m.group_id for m in direct}
+        frontier = list(seen)
+        for _ in range(MAX_NESTING_DEPTH):
+            parents = [p for gid in frontier for p in self.memberships.groups_of(caller.tenant_id, gid)]
+            frontier = []
+            for parent in parents:
+                if parent.group_id not in seen:
+                    seen.add(parent.group_id)
+                    frontier.append(parent.group_id)
+                    out.append(_group_ref(caller, parent.group_id, parent.group_display, "indirect"))
+            if not frontier:
+                break
+        return out
 
-    def _write(
-        self,
-        caller: Caller,
-        user_id: str,
-        if_match: str | None,
-        change: Callable[[StoredResource], tuple[dict[str, Any], str | None]],
-    ) -> StoredResource:
-        for _ in range(WRITE_ATTEMPTS):
-            existing = self.get(caller, user_id)
-            check_if_match(if_match, existing.version)
-            doc, password = change(existing)
-            secret = hash_password(password) if password else existing.secret
-            if doc == existing.document and secret == existing.secret:
-                return existing  # nothing changed: no write, no new version, no event
-            updated = replace(
-                existing,
-                version=existing.version + 1,
-                last_modified=self._clock(),
-                name=doc["userName"],
-                document=doc,
-                external_id=doc.get("externalId"),
-                secret=secret,
-            )
-            try:
-                self._table.replace(existing, updated)
-                return updated
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed() from None
-        raise ServiceUnavailable("The user is being changed concurrently; retry the request.")
+
+def _group_ref(caller: Caller, group_id: str, display: str, kind: str) -> dict[str, Any]:
+    ref = {"value": group_id, "$ref": location(caller.base_url, Kind.GROUP, group_id), "type": kind}
+    if display:
+        ref["display"] = display
+    return ref

@@ -1,8 +1,8 @@
 """The local gateway over real loopback HTTP: API Gateway's behaviour in front of the real handlers.
 
-One gateway per module (`start_gateway`, an ephemeral port); tests that change shared state use
-their own tenants. Socket-free parts (query parsing, routing, policies, the proxy event) are
-tested through the same gateway's `handle` or directly.
+One gateway per session (`running`, in conftest.py: `start_gateway` on an ephemeral port); tests
+that change shared state use their own tenants. Socket-free parts (query parsing, routing, policies,
+the proxy event) are tested through the same gateway's `handle` or directly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 from pathlib import Path
@@ -32,7 +31,6 @@ from scimctl.gateway import (
     RunningGateway,
     parse_policy,
     parse_query,
-    start_gateway,
 )
 from scimctl.template import Route
 from tests.conftest import ROOT
@@ -48,14 +46,6 @@ SCIM = "application/scim+json"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 _ids = count(1)
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    state = tmp_path_factory.mktemp("gateway") / ".scimctl" / "local.json"
-    gateway = start_gateway(port=0, state_file=state, template_path=ROOT / "template.yaml")
-    yield gateway
-    gateway.stop()
 
 
 def call(

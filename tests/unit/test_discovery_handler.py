@@ -51,13 +51,14 @@ def test_discovery_describes_exactly_what_is_deployed() -> None:
     assert body["etag"]["supported"] is True
     assert body["bulk"]["supported"] is False  # no Bulk endpoint yet
     _, _, types = call(event_for("/ResourceTypes"))
-    assert [t["id"] for t in types["Resources"]] == ["User"]  # no Groups endpoint yet
+    assert [t["id"] for t in types["Resources"]] == ["User", "Group"]
     _, _, schemas = call(event_for("/Schemas"))
     assert {s["id"] for s in schemas["Resources"]} == {
         "urn:ietf:params:scim:schemas:core:2.0:User",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        "urn:ietf:params:scim:schemas:core:2.0:Group",
     }
-    status, _, _ = call(event_for("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"))
+    status, _, _ = call(event_for("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Nope"))
     assert status == 404
 
 

@@ -13,11 +13,13 @@ import boto3
 import pytest
 
 from core.capabilities import service_capabilities
+from core.resource_service import Caller
+from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tokens import TokenMetadata, hash_token, parse_authorization_header
-from core.users import Caller, UserService
+from core.users import UserService
 from scimctl.admin import Admin
 from tests.conftest import ROOT, TABLE_NAME, TEMPLATE
 from tests.support import FakeContext, response_headers
@@ -116,9 +118,9 @@ def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashSto
     table.put_token(TokenMetadata(tenant_id="demo", token_id=token.token_id, name="events", created_at=now))
     hashes.put_hash("demo", token.token_id, hash_token(token.raw))
     # The user the Users events address (RFC 7643 §8.2's id).
-    service = UserService(
-        ResourceTable(boto3.client("dynamodb"), TABLE_NAME), service_capabilities(), new_id=lambda: USER_ID
-    )
+    db = boto3.client("dynamodb")
+    stores = ResourceTable(db, TABLE_NAME), MembershipTable(db, TABLE_NAME)
+    service = UserService(*stores, service_capabilities(), new_id=lambda: USER_ID)
     caller = Caller(
         tenant_id="demo", token_id=token.token_id, request_id="seed", base_url="https://x/scim/v2/demo"
     )

@@ -21,10 +21,11 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from core.errors import BadRequest, InvalidValue
-from core.filter import And, AttrPath, Compare, Filter, parse_filter
+from core.filter import And, AttrPath, Compare, Filter, ValuePath, parse_filter
 from core.filter.ast import chain_operands
 from core.filter.evaluator import matches, validate
 from core.query.attribute_info import SchemaAttributeInfo
@@ -32,6 +33,7 @@ from core.query.request import SearchRequest
 from core.schema.model import Schema
 from core.schema.registry import resolve_path
 from core.store.keys import Kind, resources_pk
+from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 
 BOOKMARK_TTL_SECONDS = 3600
@@ -66,6 +68,7 @@ class ListContext:
     kind: Kind
     schemas: Sequence[Schema]
     to_wire: Callable[[StoredResource], dict[str, Any]]
+    memberships: MembershipTable | None = None
     now: Callable[[], float] = time.time
 
 
@@ -76,9 +79,10 @@ def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
         validate(expr, info)
     sort_key = _sort_key(ctx, req.sort_by)
     if expr is not None:
-        candidates = _key_lookup(ctx, expr)
-        if candidates is not None:
-            found = [r for r in candidates if matches(expr, ctx.to_wire(r), info)]
+        lookup = _key_lookup(ctx, expr)
+        if lookup is not None:
+            candidates, rest = lookup
+            found = [r for r in candidates if rest is None or matches(rest, ctx.to_wire(r), info)]
             return _slice(ctx, req, _sorted(ctx, found, sort_key, req.descending), len(candidates))
     if expr is None and sort_key in {None, "name"}:
         return _walk(ctx, req, by_name=sort_key == "name")
@@ -89,19 +93,60 @@ def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
 
 
 # -- plan 1: keys ---------------------------------------------------------------------------
-def _key_lookup(ctx: ListContext, expr: Filter) -> list[StoredResource] | None:
+def _key_lookup(ctx: ListContext, expr: Filter) -> tuple[list[StoredResource], Filter | None] | None:
+    """Candidates read by key, and what of the filter is left to evaluate on them."""
     conjuncts = chain_operands(expr) if isinstance(expr, And) else [expr]
-    for term in conjuncts:
+    for index, term in enumerate(conjuncts):
+        others = conjuncts[:index] + conjuncts[index + 1 :]
+        rest: Filter | None = reduce(And, others) if others else None
+        membership = _membership_lookup(ctx, term)
+        if membership is not None:
+            # The membership term was answered by keys; the documents read carry no member lists.
+            return membership, rest
         if not (isinstance(term, Compare) and term.op == "eq" and isinstance(term.value, str)):
             continue
         target = _canonical(ctx, term.path)
         if target == "id":
             found = ctx.table.get(ctx.tenant_id, ctx.kind, term.value)
-            return [found] if found else []
+            return ([found] if found else []), expr
         if target == NAME_ATTRIBUTES[ctx.kind]:
-            return ctx.table.find_by_name(ctx.tenant_id, ctx.kind, term.value)
+            return ctx.table.find_by_name(ctx.tenant_id, ctx.kind, term.value), expr
         if target == "externalId":
-            return ctx.table.find_by_external_id(ctx.tenant_id, ctx.kind, term.value)
+            return ctx.table.find_by_external_id(ctx.tenant_id, ctx.kind, term.value), expr
+    return None
+
+
+def _membership_lookup(ctx: ListContext, term: Filter) -> list[StoredResource] | None:
+    """``members[value eq "x"]`` / ``members.value eq "x"`` on Groups, ``groups…`` on Users."""
+    if ctx.memberships is None:
+        return None
+    attribute = "members" if ctx.kind is Kind.GROUP else "groups"
+    member_id = _value_eq(term, attribute)
+    if member_id is None:
+        return None
+    if ctx.kind is Kind.GROUP:
+        ids = [m.group_id for m in ctx.memberships.groups_of(ctx.tenant_id, member_id)]
+    else:
+        ids = [
+            m.member_id for m in ctx.memberships.members(ctx.tenant_id, member_id) if m.member_type == "User"
+        ]
+    return ctx.table.get_many(ctx.tenant_id, ctx.kind, ids)
+
+
+def _value_eq(term: Filter, attribute: str) -> str | None:
+    if isinstance(term, ValuePath) and term.path.attr.lower() == attribute:
+        inner = term.filter
+        if isinstance(inner, Compare) and inner.op == "eq" and inner.path.attr.lower() == "value":
+            return inner.value if isinstance(inner.value, str) else None
+        return None
+    if (
+        isinstance(term, Compare)
+        and term.op == "eq"
+        and term.path.attr.lower() == attribute
+        and (term.path.sub_attr or "").lower() == "value"
+        and isinstance(term.value, str)
+    ):
+        return term.value
     return None
 
 

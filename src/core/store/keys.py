@@ -8,6 +8,8 @@
 | user / group | ``T#<t>#<K>`` | ``<id>`` | ``T#<t>#<K>`` / name | same / externalId |
 | uniqueness guard | ``T#<t>#<K>#NAME#<name>`` | ``UNIQUE`` |  |  |
 | page bookmark | ``T#<t>#PAGE`` | ``<digest>`` |  |  |
+| membership | ``T#<t>#GROUP#<g>#M`` | ``<member id>`` | ``T#<t>#MEMBER#<m>`` / ``<g>`` |  |
+| nested counter | ``T#<t>`` | ``COUNT#NESTED`` |  |  |
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -55,6 +57,19 @@ def counter_sk(kind: Kind) -> str:
 
 def name_guard_pk(tenant_id: str, kind: Kind, name_key: str) -> str:
     return f"{resources_pk(tenant_id, kind)}#NAME#{name_key}"
+
+
+def members_pk(tenant_id: str, group_id: str) -> str:
+    """The partition of one group's membership items: one item per member (DESIGN.md)."""
+    return f"{resources_pk(tenant_id, Kind.GROUP)}#{group_id}#M"
+
+
+def member_of_pk(tenant_id: str, member_id: str) -> str:
+    """GSI1 partition of the reverse index: every group a user or group is a direct member of."""
+    return f"{tenant_pk(tenant_id)}#MEMBER#{member_id}"
+
+
+NESTED_COUNTER_SK = "COUNT#NESTED"
 
 
 def bookmarks_pk(tenant_id: str) -> str:

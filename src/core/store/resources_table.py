@@ -148,8 +148,13 @@ class ResourceTable:
         self._table = table_name
         self.calls = 0  # DynamoDB requests made through this instance (benchmarks read it)
 
+    @property
+    def table_name(self) -> str:
+        return self._table
+
     # -- writes ------------------------------------------------------------------------------
-    def create(self, res: StoredResource) -> None:
+    def create(self, res: StoredResource, extra: Sequence[Any] = ()) -> None:
+        """`extra`: further transaction items written atomically with the resource (members)."""
         items: list[Any] = [
             {
                 "Put": {
@@ -166,6 +171,7 @@ class ResourceTable:
                 }
             },
             self._count_update(res.tenant_id, res.kind, +1),
+            *extra,
         ]
         codes = self._transact(items)
         if codes is not None:
@@ -242,6 +248,34 @@ class ResourceTable:
         if found is None:
             raise NotFound(f"{_label(kind)} {resource_id[:64]!r} not found.")
         return found
+
+    def existing_ids(self, tenant_id: str, kind: Kind, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` exist (BatchGetItem, 100 keys per call, consistent)."""
+        return {i["id"]["S"] for i in self._batch_get(tenant_id, kind, ids, projection="id")}
+
+    def get_many(self, tenant_id: str, kind: Kind, ids: Sequence[str]) -> list[StoredResource]:
+        """The resources among `ids` that exist, in the order of `ids`."""
+        found = {r.id: r for r in map(_from_item, self._batch_get(tenant_id, kind, ids))}
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def _batch_get(
+        self, tenant_id: str, kind: Kind, ids: Sequence[str], projection: str | None = None
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        pk = resources_pk(tenant_id, kind)
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 100):
+            keys = {"Keys": [{"PK": {"S": pk}, "SK": {"S": i}} for i in unique[start : start + 100]]}
+            request: Any = {self._table: {**keys, "ConsistentRead": True}}
+            if projection:
+                request[self._table]["ProjectionExpression"] = projection
+            while request:
+                with unavailable_on_outage("DynamoDB"):
+                    self.calls += 1
+                    out = self._db.batch_get_item(RequestItems=request)
+                items.extend(out.get("Responses", {}).get(self._table, []))
+                request = out.get("UnprocessedKeys") or None
+        return items
 
     def find_by_name(self, tenant_id: str, kind: Kind, name: str) -> list[StoredResource]:
         return self._index_lookup(tenant_id, kind, NAME_INDEX, "GSI1", name_key(name))

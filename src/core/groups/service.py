@@ -1,0 +1,188 @@
+"""The Group resource service (RFC 7643 §4.2, RFC 7644 §3.3–3.6) with members as separate items.
+
+Members are stored one item per (group, member) (`core.store.memberships_table`); the group
+item holds only the group's own attributes. Reads that do not want `members` (Entra's
+``excludedAttributes=members``) never touch the member items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import InvalidValue
+from core.groups.member_plan import MemberPlan, MemberRef, member_refs, plan
+from core.patch import apply_patch
+from core.representation import check_if_match, location
+from core.resource.normalize import normalize_resource
+from core.resource_service import Caller, ResourceService
+from core.store.keys import Kind
+from core.store.memberships_table import Member, MembershipTable
+from core.store.resources_table import StoredResource
+
+# Members returned inline by a group read. Larger groups are read with
+# GET /Users?filter=groups.value eq "<id>" (paged); see docs/scim.md.
+MAX_INLINE_MEMBERS = 10_000
+FIRST_CHUNK = 95  # member items written in the group's create transaction (100-item limit)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    group: StoredResource
+    members: list[Member] | None  # None: not read (projection excluded them, or too many)
+
+
+class GroupService(ResourceService):
+    kind = Kind.GROUP
+    resource_type = "Group"
+    name_attribute = "displayName"
+
+    @property
+    def _members(self) -> MembershipTable:
+        return self.memberships
+
+    # -- reads -------------------------------------------------------------------------------
+    def view(self, caller: Caller, group: StoredResource, with_members: bool) -> GroupView:
+        if not with_members:
+            return GroupView(group, None)
+        members = self._members.members(caller.tenant_id, group.id, limit=MAX_INLINE_MEMBERS + 1)
+        return GroupView(group, None if len(members) > MAX_INLINE_MEMBERS else members)
+
+    # -- writes ------------------------------------------------------------------------------
+    def create(self, caller: Caller, body: Any) -> GroupView:
+        doc = normalize_resource(body, self.schemas, mode="create")
+        refs = member_refs(doc.pop("members", []))
+        group = self.new_resource(caller, doc)
+        members = self._resolve(caller, refs, group.id)
+        first, rest = members[:FIRST_CHUNK], members[FIRST_CHUNK:]
+        puts = [
+            {"Put": {"TableName": self._table_name, "Item": item}}
+            for item in self._members.items(caller.tenant_id, group.id, group.name, first)
+        ]
+        nested = sum(1 for m in first if m.member_type == "Group")
+        if nested:
+            puts.append(self._members.nested_update(caller.tenant_id, nested))
+        self.table.create(group, puts)
+        if rest:  # very large initial lists: the rest in further transactions
+            self._members.change(caller.tenant_id, group.id, group.name, add=rest, touch=group.last_modified)
+            group = self.get(caller, group.id)
+        return GroupView(group, members)
+
+    def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
+        refs: list[MemberRef] = []
+
+        def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
+            nonlocal refs
+            doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
+            refs = member_refs(doc.pop("members", []))
+            return doc, None
+
+        before, after = self.write(caller, group_id, if_match, change)
+        current = self._members.members(caller.tenant_id, group_id, limit=MAX_INLINE_MEMBERS + 1)
+        if len(current) > MAX_INLINE_MEMBERS and not refs:
+            raise InvalidValue(
+                f"This group has more than {MAX_INLINE_MEMBERS} members; change its membership with PATCH."
+            )
+        wanted = MemberPlan()
+        wanted.replace(refs)
+        self._apply_members(caller, after, wanted, current)
+        self._after_rename(caller, before, after)
+        return self.get(caller, group_id)
+
+    def patch(
+        self, caller: Caller, group_id: str, body: Mapping[str, Any], if_match: str | None
+    ) -> StoredResource:
+        group_patch = plan(body, self.schemas)
+        before = after = self.get(caller, group_id)
+        check_if_match(if_match, before.version)
+        if group_patch.attribute_patch is not None:
+            attribute_patch = group_patch.attribute_patch
+
+            def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
+                result = apply_patch(existing.document, attribute_patch, self.schemas)
+                doc = normalize_resource(
+                    result.resource, self.schemas, mode="replace", existing=existing.document
+                )
+                doc.pop("members", None)
+                return doc, None
+
+            before, after = self.write(caller, group_id, if_match, change)
+        if not group_patch.members.empty:
+            self._apply_members(caller, after, group_patch.members, None)
+        self._after_rename(caller, before, after)
+        return self.get(caller, group_id) if after is not before or not group_patch.members.empty else after
+
+    def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
+        group = super().delete(caller, resource_id, if_match)
+        self._members.delete_all_of_group(caller.tenant_id, resource_id)
+        return group
+
+    # -- members -----------------------------------------------------------------------------
+    def _apply_members(
+        self, caller: Caller, group: StoredResource, wanted: MemberPlan, current: list[Member] | None
+    ) -> None:
+        tenant = caller.tenant_id
+        needs_current = wanted.replace_all is not None or wanted.filtered_removals
+        if needs_current and current is None:
+            current = self._members.members(tenant, group.id)
+        if wanted.replace_all is not None:
+            assert current is not None
+            present = {m.member_id for m in current}
+            to_add = [r for r in wanted.replace_all.values() if r.value not in present]
+            to_remove = [m for m in current if m.member_id not in wanted.replace_all]
+        else:
+            to_add = list(wanted.adds.values())
+            removed_ids = set(wanted.removes)
+            for select in wanted.filtered_removals:
+                assert current is not None
+                removed_ids |= {
+                    m.member_id for m in current if select({"value": m.member_id, "type": m.member_type})
+                }
+            to_remove = self._known(tenant, group.id, removed_ids, current)
+        members = self._resolve(caller, to_add, group.id)
+        self._members.change(tenant, group.id, group.name, add=members, remove=to_remove, touch=self.clock())
+
+    def _known(self, tenant: str, group_id: str, ids: set[str], current: list[Member] | None) -> list[Member]:
+        """The members among `ids` (removing a non-member is a no-op, not an error)."""
+        if current is not None:
+            return [m for m in current if m.member_id in ids]
+        return self._members.present(tenant, group_id, sorted(ids))
+
+    def _resolve(self, caller: Caller, refs: Sequence[MemberRef], group_id: str) -> list[Member]:
+        """Every member must be a User or Group of this tenant; otherwise nothing changes (400)."""
+        if any(r.value == group_id for r in refs):
+            raise InvalidValue("A group cannot be a member of itself.")
+        tenant = caller.tenant_id
+        users = self.table.existing_ids(tenant, Kind.USER, [r.value for r in refs if r.type != "Group"])
+        maybe_groups = [
+            r.value for r in refs if r.type == "Group" or (r.type is None and r.value not in users)
+        ]
+        groups = self.table.existing_ids(tenant, Kind.GROUP, maybe_groups) if maybe_groups else set()
+        missing = [r.value for r in refs if r.value not in users and r.value not in groups]
+        if missing:
+            listed = ", ".join(repr(m[:64]) for m in missing[:5])
+            raise InvalidValue(
+                f"No User or Group with id {listed} exists in this tenant; nothing was changed."
+            )
+        return [Member(r.value, "User" if r.value in users else "Group") for r in refs]
+
+    def _after_rename(self, caller: Caller, before: StoredResource, after: StoredResource) -> None:
+        if before.name != after.name:
+            self._members.rename_group(caller.tenant_id, after.id, after.name)
+
+    @property
+    def _table_name(self) -> str:
+        return self.table.table_name
+
+
+def member_refs_json(caller: Caller, members: list[Member]) -> list[dict[str, Any]]:
+    kinds = {"User": Kind.USER, "Group": Kind.GROUP}
+    return [
+        {
+            "value": m.member_id,
+            "$ref": location(caller.base_url, kinds[m.member_type], m.member_id),
+            "type": m.member_type,
+        }
+        for m in members
+    ]

@@ -1,0 +1,264 @@
+"""Group membership as one item per (group, member), plus a reverse index (GSI1) per member.
+
+A group can hold any number of members without approaching DynamoDB's 400 KB item limit, and
+concurrent membership changes never lose or resurrect a member: each membership is its own
+item, written or deleted individually, never by rewriting a list.
+
+Contract:
+- `add` / `remove` are idempotent per member (an existing member added again, or an absent one
+  removed, changes nothing and produces no stream record); they run in transactions of at most
+  `CHUNK` items that also bump the group's version and lastModified.
+- `members` pages through a group's members in member-id order; `groups_of` reads a member's
+  direct groups from the reverse index in one Query.
+- `NESTED_COUNTER_SK` counts group-in-group memberships per tenant, so a user's read knows
+  whether it must look for indirect groups at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from core.store.aws_errors import error_code, unavailable_on_outage
+from core.store.keys import (
+    NAME_INDEX,
+    NESTED_COUNTER_SK,
+    Kind,
+    member_of_pk,
+    members_pk,
+    resources_pk,
+    tenant_pk,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CHUNK = 99  # TransactWriteItems takes 100 items; one is the group's version bump.
+QUERY_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    member_type: str  # "User" or "Group"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    group_id: str
+    group_display: str
+    member: Member
+
+
+class MembershipTable:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    # -- reads -------------------------------------------------------------------------------
+    def members(self, tenant_id: str, group_id: str, limit: int | None = None) -> list[Member]:
+        out: list[Member] = []
+        for page in self._pages(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": members_pk(tenant_id, group_id)}},
+            limit=limit,
+        ):
+            out.extend(Member(i["memberId"]["S"], i["memberType"]["S"]) for i in page)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def present(self, tenant_id: str, group_id: str, member_ids: Sequence[str]) -> list[Member]:
+        """Which of `member_ids` are direct members (BatchGetItem, 100 keys per call)."""
+        found: list[Member] = []
+        pk = members_pk(tenant_id, group_id)
+        for start in range(0, len(member_ids), 100):
+            keys: list[Any] = [{"PK": {"S": pk}, "SK": {"S": m}} for m in member_ids[start : start + 100]]
+            found.extend(Member(i["memberId"]["S"], i["memberType"]["S"]) for i in self._batch_get(keys))
+        return found
+
+    def groups_of(self, tenant_id: str, member_id: str) -> list[Membership]:
+        out: list[Membership] = []
+        for page in self._pages(
+            IndexName=NAME_INDEX,
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": member_of_pk(tenant_id, member_id)}},
+        ):
+            out.extend(
+                Membership(
+                    group_id=i["groupId"]["S"],
+                    group_display=i.get("groupDisplay", {}).get("S", ""),
+                    member=Member(i["memberId"]["S"], i["memberType"]["S"]),
+                )
+                for i in page
+            )
+        return out
+
+    def nested_count(self, tenant_id: str) -> int:
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": NESTED_COUNTER_SK}},
+            )
+        return int(out.get("Item", {}).get("n", {}).get("N", "0"))
+
+    # -- writes ------------------------------------------------------------------------------
+    def change(
+        self,
+        tenant_id: str,
+        group_id: str,
+        group_display: str,
+        *,
+        add: Sequence[Member] = (),
+        remove: Sequence[Member] = (),
+        touch: str | None = None,
+    ) -> None:
+        """Write membership items in transactions of `CHUNK`; each also bumps the group's version.
+
+        `touch` is the new lastModified. Every transaction requires the group to exist, so a
+        concurrent delete of the group cannot leave member items behind it.
+        """
+        writes: list[Any] = [self._put(tenant_id, group_id, group_display, m) for m in add]
+        writes += [self._delete(tenant_id, group_id, m) for m in remove]
+        nested = sum(1 for m in add if m.member_type == "Group") - sum(
+            1 for m in remove if m.member_type == "Group"
+        )
+        if not writes:
+            return
+        for index, chunk in enumerate(_chunks(writes, CHUNK)):
+            items = list(chunk)
+            items.append(self._bump(tenant_id, group_id, touch if index == 0 else None))
+            if index == 0 and nested:
+                items.append(self.nested_update(tenant_id, nested))
+            with unavailable_on_outage("DynamoDB"):
+                self._db.transact_write_items(TransactItems=items)
+
+    def delete_all_of_group(self, tenant_id: str, group_id: str) -> list[Member]:
+        """Remove every membership item of a deleted group (its members' reverse entries go too)."""
+        members = self.members(tenant_id, group_id)
+        self._batch_delete(
+            [{"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": m.member_id}} for m in members]
+        )
+        nested = sum(1 for m in members if m.member_type == "Group")
+        if nested:
+            self._add_nested(tenant_id, -nested)
+        return members
+
+    def delete_all_of_member(self, tenant_id: str, member_id: str, last_modified: str) -> list[str]:
+        """Remove a deleted user or group from every group it belonged to; returns those groups."""
+        memberships = self.groups_of(tenant_id, member_id)
+        self._batch_delete(
+            [{"PK": {"S": members_pk(tenant_id, m.group_id)}, "SK": {"S": member_id}} for m in memberships]
+        )
+        for m in memberships:  # those groups changed: new versions, so ETags and events follow
+            try:
+                with unavailable_on_outage("DynamoDB"):
+                    self._db.update_item(**self._bump(tenant_id, m.group_id, last_modified)["Update"])
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":  # group deleted meanwhile
+                    raise
+        nested = sum(1 for m in memberships if m.member.member_type == "Group")
+        if nested:
+            self._add_nested(tenant_id, -nested)
+        return [m.group_id for m in memberships]
+
+    def rename_group(self, tenant_id: str, group_id: str, display: str) -> None:
+        """Refresh the group's display name on its members' reverse entries (renames are rare)."""
+        members = self.members(tenant_id, group_id)
+        requests = [{"PutRequest": {"Item": self._item(tenant_id, group_id, display, m)}} for m in members]
+        self._batch_write(requests)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _item(self, tenant_id: str, group_id: str, display: str, member: Member) -> dict[str, Any]:
+        return {
+            "PK": {"S": members_pk(tenant_id, group_id)},
+            "SK": {"S": member.member_id},
+            "GSI1PK": {"S": member_of_pk(tenant_id, member.member_id)},
+            "GSI1SK": {"S": group_id},
+            "kind": {"S": "membership"},
+            "tenantId": {"S": tenant_id},
+            "groupId": {"S": group_id},
+            "groupDisplay": {"S": display},
+            "memberId": {"S": member.member_id},
+            "memberType": {"S": member.member_type},
+        }
+
+    def items(
+        self, tenant_id: str, group_id: str, display: str, members: Sequence[Member]
+    ) -> list[dict[str, Any]]:
+        return [self._item(tenant_id, group_id, display, m) for m in members]
+
+    def _put(self, tenant_id: str, group_id: str, display: str, member: Member) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": self._item(tenant_id, group_id, display, member)}}
+
+    def _delete(self, tenant_id: str, group_id: str, member: Member) -> dict[str, Any]:
+        key = {"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": member.member_id}}
+        return {"Delete": {"TableName": self._table, "Key": key}}
+
+    def _bump(self, tenant_id: str, group_id: str, touch: str | None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
+            "UpdateExpression": "ADD version :one",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        if touch is not None:
+            update["UpdateExpression"] = "ADD version :one SET lastModified = :now"
+            update["ExpressionAttributeValues"][":now"] = {"S": touch}
+        return {"Update": update}
+
+    def nested_update(self, tenant_id: str, delta: int) -> dict[str, Any]:
+        """The transaction item that moves the tenant's group-in-group counter."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": NESTED_COUNTER_SK}},
+                "UpdateExpression": "ADD n :d SET kind = :k",
+                "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":k": {"S": "counter"}},
+            }
+        }
+
+    def _add_nested(self, tenant_id: str, delta: int) -> None:
+        with unavailable_on_outage("DynamoDB"):
+            self._db.update_item(**self.nested_update(tenant_id, delta)["Update"])
+
+    def _pages(self, *, limit: int | None = None, **query: Any) -> Iterator[list[dict[str, Any]]]:
+        kwargs: dict[str, Any] = {"TableName": self._table, **query}
+        while True:
+            kwargs["Limit"] = min(QUERY_PAGE, limit) if limit else QUERY_PAGE
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.query(**kwargs)
+            yield out.get("Items", [])
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def _batch_get(self, keys: list[Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: Any = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.batch_get_item(RequestItems=request)
+            items.extend(out.get("Responses", {}).get(self._table, []))
+            request = out.get("UnprocessedKeys") or None
+        return items
+
+    def _batch_delete(self, keys: Iterable[dict[str, Any]]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": k}} for k in keys])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(requests, 25):
+            pending: Any = {self._table: list(chunk)}
+            while pending:
+                with unavailable_on_outage("DynamoDB"):
+                    out = self._db.batch_write_item(RequestItems=pending)
+                pending = out.get("UnprocessedItems") or None
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

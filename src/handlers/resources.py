@@ -1,0 +1,106 @@
+"""What the Users and Groups handlers share: the caller, services, rendering, list responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from core.capabilities import service_capabilities
+from core.groups.service import GroupService
+from core.query.listing import ListResult
+from core.query.request import SearchRequest
+from core.representation import etag, location, to_wire
+from core.resource.projection import Projection
+from core.resource_service import Caller, ResourceService
+from core.schema.urns import LIST_RESPONSE_SCHEMA
+from core.store.memberships_table import MembershipTable
+from core.store.resources_table import ResourceTable, StoredResource
+from core.users import UserService
+from handlers import aws_clients
+from handlers.http import request_tenant, scim_response, tenant_base_url
+from handlers.requests import query_params
+from handlers.settings import common_settings
+
+
+@cache
+def users_service() -> UserService:
+    return UserService(*_stores(), service_capabilities())
+
+
+@cache
+def groups_service() -> GroupService:
+    return GroupService(*_stores(), service_capabilities())
+
+
+def _stores() -> tuple[ResourceTable, MembershipTable]:
+    table = common_settings().table_name
+    return ResourceTable(aws_clients.dynamodb(), table), MembershipTable(aws_clients.dynamodb(), table)
+
+
+def reset() -> None:
+    users_service.cache_clear()
+    groups_service.cache_clear()
+
+
+def caller(app: APIGatewayRestResolver, tenant: str) -> Caller:
+    tenant_id = request_tenant(app, tenant)
+    ctx = app.current_event.request_context
+    authorizer: dict[str, Any] = dict(ctx.authorizer or {})
+    return Caller(
+        tenant_id=tenant_id,
+        token_id=str(authorizer.get("tokenId", "")),
+        request_id=ctx.request_id,
+        base_url=tenant_base_url(app, tenant_id),
+    )
+
+
+def projection(app: APIGatewayRestResolver, service: ResourceService) -> Projection:
+    params = query_params(app)
+    lowered = {k.lower(): v for k, v in params.items()}
+    return Projection(service.schemas, lowered.get("attributes"), lowered.get("excludedattributes"))
+
+
+def render(
+    who: Caller,
+    resource: StoredResource,
+    shape: Projection,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response[str]:
+    """One resource, projected, with ETag (and Location for a 201)."""
+    headers = {"ETag": etag(resource.version)}
+    if status == 201:
+        headers["Location"] = location(who.base_url, resource.kind, resource.id)
+    doc = to_wire(resource, who.base_url)
+    doc.update(extra or {})
+    return scim_response(status, shape.apply(doc), headers)
+
+
+def list_body(
+    who: Caller,
+    result: ListResult,
+    shape: Projection,
+    extra: Callable[[StoredResource], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    resources = []
+    for resource in result.resources:
+        doc = to_wire(resource, who.base_url)
+        doc.update(extra(resource) if extra else {})
+        resources.append(shape.apply(doc))
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": result.total,
+        "itemsPerPage": len(resources),
+        "startIndex": result.start_index,
+        "Resources": resources,
+    }
+    if result.next_cursor:
+        body["nextCursor"] = result.next_cursor
+    return body
+
+
+def request_projection(service: ResourceService, request: SearchRequest) -> Projection:
+    return Projection(service.schemas, list(request.attributes), list(request.excluded_attributes))
