@@ -34,7 +34,7 @@ from tests.support import FakeContext, proxy_event  # noqa: E402
 
 from bench.aws_counter import DynamoCounter  # noqa: E402
 from core.store.keys import Kind, counter_sk, tenant_pk  # noqa: E402
-from core.store.resources_table import StoredResource, _guard, _to_item  # noqa: E402
+from core.store.resources_table import StoredResource, guard_item, resource_item  # noqa: E402
 from handlers import aws_clients, resources, users  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
 
@@ -58,7 +58,7 @@ def seed(n: int) -> None:
             "externalId": f"ext-{i:06d}",
         }
         res = StoredResource(TENANT, Kind.USER, str(uuid.uuid4()), 1, now, now, name, doc, f"ext-{i:06d}")
-        requests += [{"PutRequest": {"Item": _to_item(res)}}, {"PutRequest": {"Item": _guard(res)}}]
+        requests += [{"PutRequest": {"Item": resource_item(res)}}, {"PutRequest": {"Item": guard_item(res)}}]
     requests.append(
         {
             "PutRequest": {

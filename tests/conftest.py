@@ -40,7 +40,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, resources, settings, users  # noqa: E402
+from handlers import authorizer, aws_clients, groups, resources, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
@@ -99,6 +99,9 @@ class ScimClient:
         ("/Users/.search", "/scim/v2/{tenant}/Users/.search"),
         ("/Users/", "/scim/v2/{tenant}/Users/{id}"),
         ("/Users", "/scim/v2/{tenant}/Users"),
+        ("/Groups/.search", "/scim/v2/{tenant}/Groups/.search"),
+        ("/Groups/", "/scim/v2/{tenant}/Groups/{id}"),
+        ("/Groups", "/scim/v2/{tenant}/Groups"),
     )
 
     def __init__(self, tenant: str = "demo") -> None:
@@ -115,7 +118,8 @@ class ScimClient:
     ) -> ScimResponse:
         resource, params = self._route(path)
         event = proxy_event(method, resource, params, body=body, query=query, headers=headers)
-        result = users.lambda_handler(event, FakeContext("users"))
+        handler = groups.lambda_handler if "/Groups" in resource else users.lambda_handler
+        result = handler(event, FakeContext("resources"))
         text = result.get("body") or ""
         return ScimResponse(
             result["statusCode"], response_headers(result), json.loads(text) if text else None

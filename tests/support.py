@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import boto3
+
+from core.store.keys import Kind, counter_sk, tenant_pk
+from core.store.resources_table import StoredResource, guard_item, resource_item
 
 
 @dataclass
@@ -66,3 +72,31 @@ def proxy_event(
     event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
     event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
     return event
+
+
+def seed_users(table_name: str, tenant_id: str, n: int, prefix: str = "seeded") -> list[str]:
+    """Write n users straight to DynamoDB with BatchWriteItem, exactly as the store maps them.
+
+    moto copies the whole table for every transaction, so creating hundreds of users through the
+    API makes a test quadratic; this keeps large-group tests fast without a different item shape.
+    """
+    now = "2026-01-01T00:00:00.000Z"
+    ids: list[str] = []
+    requests: list[dict[str, Any]] = []
+    for i in range(n):
+        name = f"{prefix}{i:06d}@example.com"
+        doc = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": True}
+        res = StoredResource(tenant_id, Kind.USER, str(uuid.uuid4()), 1, now, now, name, doc)
+        ids.append(res.id)
+        requests += [{"PutRequest": {"Item": resource_item(res)}}, {"PutRequest": {"Item": guard_item(res)}}]
+    db = boto3.client("dynamodb")
+    for start in range(0, len(requests), 25):
+        db.batch_write_item(RequestItems={table_name: requests[start : start + 25]})
+    counter_key = {"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": counter_sk(Kind.USER)}}
+    db.update_item(
+        TableName=table_name,
+        Key=counter_key,
+        UpdateExpression="ADD n :n",
+        ExpressionAttributeValues={":n": {"N": str(n)}},
+    )
+    return ids

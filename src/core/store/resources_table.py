@@ -84,7 +84,7 @@ class Page:
     items_read: int
 
 
-def _to_item(res: StoredResource) -> dict[str, Any]:
+def resource_item(res: StoredResource) -> dict[str, Any]:
     pk = resources_pk(res.tenant_id, res.kind)
     item: dict[str, Any] = {
         "PK": {"S": pk},
@@ -124,7 +124,7 @@ def _from_item(item: dict[str, Any]) -> StoredResource:
     )
 
 
-def _guard(res: StoredResource) -> dict[str, Any]:
+def guard_item(res: StoredResource) -> dict[str, Any]:
     return {
         "PK": {"S": name_guard_pk(res.tenant_id, res.kind, res.name_key)},
         "SK": {"S": UNIQUE_SK},
@@ -159,14 +159,14 @@ class ResourceTable:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_item(res),
+                    "Item": resource_item(res),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _guard(res),
+                    "Item": guard_item(res),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -181,7 +181,7 @@ class ResourceTable:
         put = {
             "Put": {
                 "TableName": self._table,
-                "Item": _to_item(new),
+                "Item": resource_item(new),
                 "ConditionExpression": "attribute_exists(PK) AND version = :v",
                 "ExpressionAttributeValues": {":v": {"N": str(old.version)}},
             }
@@ -203,7 +203,7 @@ class ResourceTable:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _guard(new),
+                    "Item": guard_item(new),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
