@@ -15,18 +15,9 @@ import os
 import uuid
 from typing import Any
 
-for _k, _v in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "TABLE_NAME": "scim-bench",
-    "SECRETS_PREFIX": "scim/scim-bench/",
-    "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_METRICS_NAMESPACE": "ScimBench",
-    "POWERTOOLS_SERVICE_NAME": "scim",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}.items():
-    os.environ.setdefault(_k, _v)
+from bench import environment
+
+environment.apply()
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

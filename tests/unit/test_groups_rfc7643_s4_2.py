@@ -253,3 +253,17 @@ def test_group_patch_with_attributes_returns_200(scim: ScimClient) -> None:
     response = scim("PATCH", f"/Groups/{group['id']}", body, query={"attributes": "displayName"})
     assert response.status == 200
     assert response.body["displayName"] == "Renamed"
+
+
+def test_rename_with_unknown_member_changes_nothing(scim: ScimClient) -> None:
+    group = new_group(scim, "Stable")
+    body = ops(
+        {"op": "replace", "path": "displayName", "value": "Changed"},
+        {"op": "add", "path": "members", "value": [{"value": "ghost"}]},
+    )
+    assert scim("PATCH", f"/Groups/{group['id']}", body).status == 400
+    after = scim("GET", f"/Groups/{group['id']}").body
+    assert (after["displayName"], after["meta"]["version"]) == ("Stable", 'W/"1"')
+    put = {"schemas": [GROUP], "displayName": "Changed", "members": [{"value": "ghost"}]}
+    assert scim("PUT", f"/Groups/{group['id']}", put).status == 400
+    assert scim("GET", f"/Groups/{group['id']}").body["displayName"] == "Stable"

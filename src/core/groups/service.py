@@ -70,23 +70,26 @@ class GroupService(ResourceService):
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
-        refs: list[MemberRef] = []
-
-        def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            nonlocal refs
-            doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
-            refs = member_refs(doc.pop("members", []))
-            return doc, None
-
-        before, after = self.write(caller, group_id, if_match, change)
+        existing = self.get(caller, group_id)
+        check_if_match(if_match, existing.version)
+        first = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
         current = self._members.members(caller.tenant_id, group_id, limit=MAX_INLINE_MEMBERS + 1)
-        if len(current) > MAX_INLINE_MEMBERS and not refs:
+        if len(current) > MAX_INLINE_MEMBERS and "members" not in first:
             raise InvalidValue(
                 f"This group has more than {MAX_INLINE_MEMBERS} members; change its membership with PATCH."
             )
         wanted = MemberPlan()
-        wanted.replace(refs)
-        self._apply_members(caller, after, wanted, current)
+        wanted.replace(member_refs(first.get("members", [])))
+        # Validated before anything is written: an unknown member leaves the group untouched.
+        to_add, to_remove = self._member_changes(caller, group_id, wanted, current)
+
+        def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
+            doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
+            doc.pop("members", None)
+            return doc, None
+
+        before, after = self.write(caller, group_id, if_match, change)
+        self._write_members(caller, after, to_add, to_remove)
         self._after_rename(caller, before, after)
         return self.get(caller, group_id)
 
@@ -96,6 +99,10 @@ class GroupService(ResourceService):
         group_patch = plan(body, self.schemas)
         before = after = self.get(caller, group_id)
         check_if_match(if_match, before.version)
+        changes: tuple[list[Member], list[Member]] = ([], [])
+        if not group_patch.members.empty:
+            # Validated before anything is written: an unknown member leaves the group untouched.
+            changes = self._member_changes(caller, group_id, group_patch.members, None)
         if group_patch.attribute_patch is not None:
             attribute_patch = group_patch.attribute_patch
 
@@ -108,10 +115,9 @@ class GroupService(ResourceService):
                 return doc, None
 
             before, after = self.write(caller, group_id, if_match, change)
-        if not group_patch.members.empty:
-            self._apply_members(caller, after, group_patch.members, None)
+        wrote_members = self._write_members(caller, after, *changes)
         self._after_rename(caller, before, after)
-        return self.get(caller, group_id) if after is not before or not group_patch.members.empty else after
+        return self.get(caller, group_id) if after is not before or wrote_members else after
 
     def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
         group = super().delete(caller, resource_id, if_match)
@@ -119,13 +125,13 @@ class GroupService(ResourceService):
         return group
 
     # -- members -----------------------------------------------------------------------------
-    def _apply_members(
-        self, caller: Caller, group: StoredResource, wanted: MemberPlan, current: list[Member] | None
-    ) -> None:
+    def _member_changes(
+        self, caller: Caller, group_id: str, wanted: MemberPlan, current: list[Member] | None
+    ) -> tuple[list[Member], list[Member]]:
+        """(members to add, members to remove) for `wanted`; raises if any new member is unknown."""
         tenant = caller.tenant_id
-        needs_current = wanted.replace_all is not None or wanted.filtered_removals
-        if needs_current and current is None:
-            current = self._members.members(tenant, group.id)
+        if (wanted.replace_all is not None or wanted.filtered_removals) and current is None:
+            current = self._members.members(tenant, group_id)
         if wanted.replace_all is not None:
             assert current is not None
             present = {m.member_id for m in current}
@@ -139,9 +145,18 @@ class GroupService(ResourceService):
                 removed_ids |= {
                     m.member_id for m in current if select({"value": m.member_id, "type": m.member_type})
                 }
-            to_remove = self._known(tenant, group.id, removed_ids, current)
-        members = self._resolve(caller, to_add, group.id)
-        self._members.change(tenant, group.id, group.name, add=members, remove=to_remove, touch=self.clock())
+            to_remove = self._known(tenant, group_id, removed_ids, current)
+        return self._resolve(caller, to_add, group_id), to_remove
+
+    def _write_members(
+        self, caller: Caller, group: StoredResource, add: list[Member], remove: list[Member]
+    ) -> bool:
+        if not add and not remove:
+            return False
+        self._members.change(
+            caller.tenant_id, group.id, group.name, add=add, remove=remove, touch=self.clock()
+        )
+        return True
 
     def _known(self, tenant: str, group_id: str, ids: set[str], current: list[Member] | None) -> list[Member]:
         """The members among `ids` (removing a non-member is a no-op, not an error)."""
