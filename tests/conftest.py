@@ -9,7 +9,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, groups, resources, settings, users  # noqa: E402
+from handlers import authorizer, aws_clients, bulk, groups, resources, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
@@ -102,6 +102,8 @@ class ScimClient:
         ("/Groups/.search", "/scim/v2/{tenant}/Groups/.search"),
         ("/Groups/", "/scim/v2/{tenant}/Groups/{id}"),
         ("/Groups", "/scim/v2/{tenant}/Groups"),
+        ("/Bulk", "/scim/v2/{tenant}/Bulk"),
+        ("/.search", "/scim/v2/{tenant}/.search"),
     )
 
     def __init__(self, tenant: str = "demo") -> None:
@@ -118,12 +120,18 @@ class ScimClient:
     ) -> ScimResponse:
         resource, params = self._route(path)
         event = proxy_event(method, resource, params, body=body, query=query, headers=headers)
-        handler = groups.lambda_handler if "/Groups" in resource else users.lambda_handler
+        handler = self._handler(resource)
         result = handler(event, FakeContext("resources"))
         text = result.get("body") or ""
         return ScimResponse(
             result["statusCode"], response_headers(result), json.loads(text) if text else None
         )
+
+    @staticmethod
+    def _handler(resource: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        if resource.endswith(("/Bulk", "}/.search")):
+            return bulk.lambda_handler
+        return groups.lambda_handler if "/Groups" in resource else users.lambda_handler
 
     def _route(self, path: str) -> tuple[str, dict[str, str]]:
         params = {"tenant": self.tenant}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from core.bulk import MAX_OPERATIONS, MAX_PAYLOAD_BYTES
 from core.discovery import (
     GROUP_RESOURCE_TYPE,
     USER_RESOURCE_TYPE,
@@ -25,7 +26,7 @@ from core.query.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 def service_capabilities() -> ServiceCapabilities:
     return ServiceCapabilities(
         patch=True,
-        bulk=BulkCapability(supported=False),  # Bulk lands with Groups (issue 4)
+        bulk=BulkCapability(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES),
         filter=FilterCapability(supported=True, max_results=MAX_PAGE_SIZE),
         change_password=False,  # IdPs set passwords through PUT/PATCH; no separate endpoint
         sort=True,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import urllib.error
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,7 +158,7 @@ class CheckRun:
 
 
 @pytest.fixture(scope="module")
-def check_run(running: RunningGateway) -> Iterator[CheckRun]:
+def check_run(running: RunningGateway) -> CheckRun:
     tenant, token = new_tenant(running, prefix="tester")
     http = ScimHttp(running.tenant_url_of(tenant), token)
     results: dict[tuple[str | None, str], list[CheckResult]] = defaultdict(list)
@@ -167,7 +167,7 @@ def check_run(running: RunningGateway) -> Iterator[CheckRun]:
     listed = http.get("/ResourceTypes")
     assert listed.status == 200, listed.text
     advertised = frozenset(rt["name"] for rt in listed.json["Resources"])
-    yield CheckRun(dict(results), advertised, http)
+    return CheckRun(dict(results), advertised, http)
 
 
 def describe(results: list[CheckResult]) -> str:

@@ -3,7 +3,8 @@
 The bodies are copied from:
 
 * ENTRA-SCIM: Microsoft, "Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft
-  Entra ID" (learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups),
+  Entra ID"
+  (learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups),
   section "User Operations": Create User, Get User, Get User by query, Get User by query - Zero
   results, Update User [Multi-valued properties], Update User [Single-valued properties], Disable
   User, Delete User; the enterprise extension attributes from its table of default user attribute

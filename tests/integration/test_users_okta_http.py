@@ -2,12 +2,14 @@
 
 Every request below is one that Okta documents sending, with its body copied from:
 
-* OKTA-SCIM2: Okta, "Okta and SCIM Version 2.0" (developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20):
-  "Create users" (the existence check, then the create), "Retrieve a specific user",
+* OKTA-SCIM2: Okta, "Okta and SCIM Version 2.0"
+  (developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20):
+  "Create users" (the existence check, then the create), "Retrieve specific users",
   "Update a specific user (PUT)", "Update a specific user (PATCH)" (deactivate, reactivate),
   "Retrieve users" (import, paged by two).
-* OKTA-PREPARE: Okta, "Prepare your SCIM API service" (developer.okta.com/docs/guides/
-  scim-provisioning-integration-prepare): the URL structure of RFC 7644, paging by startIndex/count.
+* OKTA-PREPARE: Okta, "Prepare your SCIM API service"
+  (developer.okta.com/docs/guides/build-provisioning-integration/review-scim-docs/, formerly
+  scim-provisioning-integration-prepare): the RFC 7644 URL structure, bearer authentication.
 
 Each test uses a tenant of its own, so the totals it asserts are exact.
 """
@@ -155,7 +157,7 @@ def test_retrieve_an_unknown_user_is_a_scim_404(fresh_tenant: ScimHttp) -> None:
 # ---------------------------------------------------------------------------------------- update
 def test_profile_update_is_get_then_put(fresh_tenant: ScimHttp) -> None:
     user = create_okta_user(fresh_tenant)
-    # OKTA-SCIM2: "Okta retrieves the user profile ... then sends the updated profile with PUT".
+    # OKTA-SCIM2, "Update a specific user (PUT)": Okta first reads the user, then PUTs the profile.
     current = fresh_tenant.get(f"/Users/{user['id']}")
     assert current.status == 200
     body = {**copy.deepcopy(OKTA_PUT_USER), "id": user["id"]}

@@ -49,7 +49,7 @@ def test_discovery_describes_exactly_what_is_deployed() -> None:
     assert body["patch"]["supported"] is True
     assert body["filter"] == {"supported": True, "maxResults": 200}
     assert body["etag"]["supported"] is True
-    assert body["bulk"]["supported"] is False  # no Bulk endpoint yet
+    assert body["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1_048_576}
     _, _, types = call(event_for("/ResourceTypes"))
     assert [t["id"] for t in types["Resources"]] == ["User", "Group"]
     _, _, schemas = call(event_for("/Schemas"))

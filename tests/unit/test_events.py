@@ -107,6 +107,30 @@ EXPECTED |= {
 EXPECTED_FAILURE = {"AuthorizerFunction/request-bad-token.json": "Unauthorized"}
 
 
+def check_bulk_created_user_and_group(result: dict[str, Any]) -> None:
+    """RFC 7644 §3.7.2: the group's member "bulkId:qwerty" became the new user's id."""
+    body = scim_body(result, 200)
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"]
+    user_op, group_op = body["Operations"]
+    assert (user_op["bulkId"], user_op["status"], user_op["version"]) == ("qwerty", "201", 'W/"1"')
+    assert (group_op["bulkId"], group_op["status"]) == ("ytrewq", "201")
+    assert "/scim/v2/demo/Groups/" in group_op["location"]
+    assert "response" not in user_op and "response" not in group_op
+
+
+def check_root_search(result: dict[str, Any]) -> None:
+    body = scim_body(result, 200)
+    assert body["totalResults"] == 1
+    (user,) = body["Resources"]
+    assert (user["id"], user["userName"]) == (USER_ID, "bjensen@example.com")
+
+
+EXPECTED |= {
+    "BulkFunction/bulk-create-user-and-group.json": check_bulk_created_user_and_group,
+    "BulkFunction/search-root.json": check_root_search,
+}
+
+
 @pytest.fixture
 def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashStore) -> None:
     """Seed tenant demo and register the placeholder token the authorizer event carries."""

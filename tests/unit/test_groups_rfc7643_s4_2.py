@@ -267,3 +267,13 @@ def test_rename_with_unknown_member_changes_nothing(scim: ScimClient) -> None:
     put = {"schemas": [GROUP], "displayName": "Changed", "members": [{"value": "ghost"}]}
     assert scim("PUT", f"/Groups/{group['id']}", put).status == 400
     assert scim("GET", f"/Groups/{group['id']}").body["displayName"] == "Stable"
+
+
+def test_member_display_is_kept_as_sent(scim: ScimClient) -> None:
+    """Okta sends each member's display name with membership pushes; it is returned as sent."""
+    (user,) = new_users(scim, 1)
+    group = new_group(scim)
+    body = ops({"op": "add", "path": "members", "value": [{"value": user, "display": "Isaac Brock"}]})
+    scim("PATCH", f"/Groups/{group['id']}", body)
+    (member,) = scim("GET", f"/Groups/{group['id']}").body["members"]
+    assert (member["value"], member["display"], member["type"]) == (user, "Isaac Brock", "User")

@@ -506,7 +506,10 @@ def test_s7_canonical_values_are_not_enforced_for_type() -> None:
     out = create(user(emails=[{"value": "a@example.com", "type": "Work Email"}]))
 
     assert out["emails"] == [{"value": "a@example.com", "type": "Work Email"}]
-    members = create({"schemas": [GROUP_SCHEMA], "members": [{"value": "1", "type": "Team"}]}, GROUP_SCHEMAS)
+    members = create(
+        {"schemas": [GROUP_SCHEMA], "displayName": "Team", "members": [{"value": "1", "type": "Team"}]},
+        GROUP_SCHEMAS,
+    )
     assert members["members"] == [{"value": "1", "type": "Team"}]
 
 

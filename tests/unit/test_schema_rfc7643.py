@@ -243,7 +243,8 @@ CHARACTERISTICS = [
     (USER, "roles", "complex", True, False, False, "readWrite", "default", "none"),
     (USER, "roles.value", "string", False, False, False, "readWrite", "default", "none"),
     (USER, "x509Certificates.value", "binary", False, False, False, "readWrite", "default", "none"),
-    (GROUP, "displayName", "string", False, False, False, "readWrite", "default", "none"),
+    # §4.2 and the description say REQUIRED; §8.7.1's JSON says false. The prose wins (see group.py).
+    (GROUP, "displayName", "string", False, True, False, "readWrite", "default", "none"),
     (GROUP, "members", "complex", True, False, False, "readWrite", "default", "none"),
     (GROUP, "members.value", "string", False, False, False, "immutable", "default", "none"),
     (GROUP, "members.$ref", "reference", False, False, False, "immutable", "default", "none"),

@@ -178,3 +178,19 @@ def test_lost_update_is_prevented_by_version_check(
     result = patch(scim, user, ops({"op": "replace", "path": "nickName", "value": "Ike"})).body
     assert (result["title"], result["nickName"]) == ("Other", "Ike")
     assert result["meta"]["version"] == 'W/"3"'
+
+
+@pytest.mark.parametrize("pathless", [False, True])
+def test_extension_object_may_repeat_its_schemas(
+    scim: ScimClient, user: dict[str, Any], pathless: bool
+) -> None:
+    """scim2-tester (and some IdPs) send the extension object with its own "schemas" inside."""
+    value = {"schemas": [ENTERPRISE], "employeeNumber": "99", "department": "R&D"}
+    operation = (
+        {"op": "add", "value": {ENTERPRISE: value}}
+        if pathless
+        else {"op": "add", "path": ENTERPRISE, "value": value}
+    )
+    updated = patch(scim, user, ops(operation))
+    assert updated.status == 200, updated.body
+    assert updated.body[ENTERPRISE] == {"employeeNumber": "99", "department": "R&D"}

@@ -39,6 +39,7 @@ MAX_MEMBERS_PER_REQUEST = 10_000
 class MemberRef:
     value: str
     type: str | None = None  # "User" or "Group" when the client said so
+    display: str | None = None
 
 
 @dataclass
@@ -103,7 +104,14 @@ def member_refs(value: Any) -> list[MemberRef]:
         kind = lowered.get("type")
         if kind is not None and (not isinstance(kind, str) or kind.lower() not in {"user", "group"}):
             raise InvalidValue("A member's 'type' must be 'User' or 'Group'.")
-        refs.append(MemberRef(member_id, kind.capitalize() if isinstance(kind, str) else None))
+        display = lowered.get("display")
+        refs.append(
+            MemberRef(
+                member_id,
+                kind.capitalize() if isinstance(kind, str) else None,
+                display[:256] if isinstance(display, str) and display else None,
+            )
+        )
     return refs
 
 

@@ -180,7 +180,7 @@ class GroupService(ResourceService):
             raise InvalidValue(
                 f"No User or Group with id {listed} exists in this tenant; nothing was changed."
             )
-        return [Member(r.value, "User" if r.value in users else "Group") for r in refs]
+        return [Member(r.value, "User" if r.value in users else "Group", r.display) for r in refs]
 
     def _after_rename(self, caller: Caller, before: StoredResource, after: StoredResource) -> None:
         if before.name != after.name:
@@ -193,11 +193,11 @@ class GroupService(ResourceService):
 
 def member_refs_json(caller: Caller, members: list[Member]) -> list[dict[str, Any]]:
     kinds = {"User": Kind.USER, "Group": Kind.GROUP}
-    return [
-        {
-            "value": m.member_id,
-            "$ref": location(caller.base_url, kinds[m.member_type], m.member_id),
-            "type": m.member_type,
-        }
-        for m in members
-    ]
+    refs = []
+    for m in members:
+        ref = {"value": m.member_id, "$ref": location(caller.base_url, kinds[m.member_type], m.member_id)}
+        ref["type"] = m.member_type
+        if m.display:
+            ref["display"] = m.display
+        refs.append(ref)
+    return refs

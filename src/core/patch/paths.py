@@ -214,7 +214,8 @@ def _expand_schema_object(schemas: Sequence[Schema], schema: Schema, value: Any)
         raise InvalidValue(f"The value of '{schema.id}' must be an object of that schema's attributes.")
     pairs: list[tuple[Target, Any]] = []
     for key, item in value.items():
-        if isinstance(key, str):
+        # An extension object may repeat its own "schemas" (scim2-tester, some IdPs): not an attribute.
+        if isinstance(key, str) and key.lower() != "schemas":
             pairs.extend(_keep_writable(resolve_target(schemas, f"{schema.id}:{key}"), item))
     return pairs
 

@@ -1,8 +1,9 @@
 """The Group resource schema: RFC 7643 §4.2, attribute for attribute as RFC 7643 §8.7.1 represents it.
 
 §4.2: "members: A list of members of the Group. While values MAY be added or removed, sub-attributes
-of members are "immutable"." §8.7.1 declares "displayName" with "required": false although its
-description says REQUIRED; that is kept, and the Group service enforces the prose. §8.7.1 lists no
+of members are "immutable"." §8.7.1 declares "displayName" with "required": false although §4.2 and
+its description say REQUIRED; the prose wins here (and /Schemas says so), because the service keys
+a group's case-insensitive uniqueness on it. §8.7.1 lists no
 "display" sub-attribute for members, but §2.4 makes "display" a default sub-attribute of every
 multi-valued attribute and Okta's group push sends it; it is immutable like its siblings.
 """
@@ -17,7 +18,9 @@ GROUP = Schema(
     name="Group",
     description="Group",
     attributes=(
-        AttributeDef(name="displayName", description="A human-readable name for the Group.  REQUIRED."),
+        AttributeDef(
+            name="displayName", required=True, description="A human-readable name for the Group.  REQUIRED."
+        ),
         AttributeDef(
             name="members",
             type=AttributeType.COMPLEX,

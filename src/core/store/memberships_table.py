@@ -44,6 +44,7 @@ QUERY_PAGE = 1000
 class Member:
     member_id: str
     member_type: str  # "User" or "Group"
+    display: str | None = None  # as the client sent it (Okta sends the user's name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class MembershipTable:
             ExpressionAttributeValues={":pk": {"S": members_pk(tenant_id, group_id)}},
             limit=limit,
         ):
-            out.extend(Member(i["memberId"]["S"], i["memberType"]["S"]) for i in page)
+            out.extend(_member(i) for i in page)
             if limit is not None and len(out) >= limit:
                 return out[:limit]
         return out
@@ -77,7 +78,7 @@ class MembershipTable:
         pk = members_pk(tenant_id, group_id)
         for start in range(0, len(member_ids), 100):
             keys: list[Any] = [{"PK": {"S": pk}, "SK": {"S": m}} for m in member_ids[start : start + 100]]
-            found.extend(Member(i["memberId"]["S"], i["memberType"]["S"]) for i in self._batch_get(keys))
+            found.extend(_member(i) for i in self._batch_get(keys))
         return found
 
     def groups_of(self, tenant_id: str, member_id: str) -> list[Membership]:
@@ -91,7 +92,7 @@ class MembershipTable:
                 Membership(
                     group_id=i["groupId"]["S"],
                     group_display=i.get("groupDisplay", {}).get("S", ""),
-                    member=Member(i["memberId"]["S"], i["memberType"]["S"]),
+                    member=_member(i),
                 )
                 for i in page
             )
@@ -173,7 +174,7 @@ class MembershipTable:
 
     # -- helpers -----------------------------------------------------------------------------
     def _item(self, tenant_id: str, group_id: str, display: str, member: Member) -> dict[str, Any]:
-        return {
+        item = {
             "PK": {"S": members_pk(tenant_id, group_id)},
             "SK": {"S": member.member_id},
             "GSI1PK": {"S": member_of_pk(tenant_id, member.member_id)},
@@ -185,6 +186,9 @@ class MembershipTable:
             "memberId": {"S": member.member_id},
             "memberType": {"S": member.member_type},
         }
+        if member.display:
+            item["memberDisplay"] = {"S": member.display}
+        return item
 
     def items(
         self, tenant_id: str, group_id: str, display: str, members: Sequence[Member]
@@ -257,6 +261,11 @@ class MembershipTable:
                 with unavailable_on_outage("DynamoDB"):
                     out = self._db.batch_write_item(RequestItems=pending)
                 pending = out.get("UnprocessedItems") or None
+
+
+def _member(item: dict[str, Any]) -> Member:
+    display = item.get("memberDisplay", {}).get("S")
+    return Member(item["memberId"]["S"], item["memberType"]["S"], display)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
