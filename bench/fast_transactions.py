@@ -24,10 +24,15 @@ def install(client: Any) -> None:
         # DynamoDB speaks JSON: the serialised request body is the API parameters.
         for item in json.loads(params["body"])["TransactItems"]:
             ((kind, request),) = item.items()
-            {"Put": raw.put_item, "Delete": raw.delete_item, "Update": raw.update_item, "ConditionCheck": _noop}[
-                kind
-            ](**request)
-        return AWSResponse("https://dynamodb.local", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+            {
+                "Put": raw.put_item,
+                "Delete": raw.delete_item,
+                "Update": raw.update_item,
+                "ConditionCheck": _noop,
+            }[kind](**request)
+        return AWSResponse("https://dynamodb.local", 200, {}, None), {
+            "ResponseMetadata": {"HTTPStatusCode": 200}
+        }
 
     client.meta.events.register("before-call.dynamodb.TransactWriteItems", run_items)
 

@@ -315,7 +315,10 @@ class _Target:
 
 @dataclass
 class BulkEngine:
-    """Runs a `BulkRequest` for one caller. `remaining_ms` reports the invocation's time left."""
+    """Runs one `BulkRequest` for one caller (an engine per request: it remembers the bulkIds).
+
+    `remaining_ms` reports the invocation's time left (the Lambda context's clock).
+    """
 
     caller: Caller
     users: UserService
@@ -381,14 +384,13 @@ class BulkEngine:
         return UnresolvedReference(f"The operation with {shown!r} did not succeed, so its id is unknown.")
 
     def _dispatch(self, op: BulkOperation, target: _Target) -> OperationResult:
-        service: ResourceService = self.users if target.kind is Kind.USER else self.groups
         if op.method == "POST":
             created = self._create(target)
             self._created[op.bulk_id or ""] = created.id
             return _success(op, created, self.caller, 201)
         assert target.resource_id is not None
         if op.method == "DELETE":
-            service.delete(self.caller, target.resource_id, op.version)
+            self._service(target).delete(self.caller, target.resource_id, op.version)
             return OperationResult(
                 op.index,
                 op.method,

@@ -26,7 +26,9 @@ from core.query.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 def service_capabilities() -> ServiceCapabilities:
     return ServiceCapabilities(
         patch=True,
-        bulk=BulkCapability(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES),
+        bulk=BulkCapability(
+            supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES
+        ),
         filter=FilterCapability(supported=True, max_results=MAX_PAGE_SIZE),
         change_password=False,  # IdPs set passwords through PUT/PATCH; no separate endpoint
         sort=True,

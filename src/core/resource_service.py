@@ -21,7 +21,7 @@ from core.representation import check_if_match, to_wire
 from core.schema.model import Schema
 from core.store.keys import Kind
 from core.store.memberships_table import MembershipTable
-from core.store.resources_table import ResourceTable, StoredResource, VersionConflict
+from core.store.resources_table import Actor, ResourceTable, StoredResource, VersionConflict
 
 WRITE_ATTEMPTS = 5
 Change = Callable[[StoredResource], tuple[dict[str, Any], str | None]]
@@ -35,6 +35,9 @@ class Caller:
     token_id: str
     request_id: str
     base_url: str
+
+    def actor(self, at: str) -> Actor:
+        return Actor(request_id=self.request_id, token_id=self.token_id, at=at)
 
 
 def utc_now() -> str:
@@ -88,6 +91,8 @@ class ResourceService:
             document=doc,
             external_id=doc.get("externalId"),
             secret=secret,
+            request_id=caller.request_id,
+            token_id=caller.token_id,
         )
 
     def write(
@@ -114,6 +119,8 @@ class ResourceService:
                 document=doc,
                 external_id=doc.get("externalId"),
                 secret=secret,
+                request_id=caller.request_id,
+                token_id=caller.token_id,
             )
             try:
                 self.table.replace(existing, updated)
@@ -129,14 +136,15 @@ class ResourceService:
         for _ in range(WRITE_ATTEMPTS):
             existing = self.get(caller, resource_id)
             check_if_match(if_match, existing.version)
+            actor = caller.actor(self.clock())
             try:
-                self.table.delete(existing)
+                self.table.delete(existing, actor)
             except VersionConflict:
                 if if_match is not None:
                     raise PreconditionFailed() from None
                 continue
             # Referential integrity: it leaves every group it belonged to.
-            self.memberships.delete_all_of_member(caller.tenant_id, resource_id, self.clock())
+            self.memberships.delete_all_of_member(caller.tenant_id, resource_id, actor)
             return existing
         raise ServiceUnavailable(
             f"The {self.resource_type} is being changed concurrently; retry the request."

@@ -115,7 +115,8 @@ def check_bulk_created_user_and_group(result: dict[str, Any]) -> None:
     assert (user_op["bulkId"], user_op["status"], user_op["version"]) == ("qwerty", "201", 'W/"1"')
     assert (group_op["bulkId"], group_op["status"]) == ("ytrewq", "201")
     assert "/scim/v2/demo/Groups/" in group_op["location"]
-    assert "response" not in user_op and "response" not in group_op
+    assert "response" not in user_op
+    assert "response" not in group_op
 
 
 def check_root_search(result: dict[str, Any]) -> None:

@@ -230,9 +230,10 @@ def test_put_replaces_members(scim: ScimClient) -> None:
 def test_large_add_is_batched_and_single_member_changes_stay_constant(
     scim: ScimClient, dynamodb_calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Chunks of 10 instead of 99: the same code path, without moto copying a big table per
-    # transaction (moto deep-copies every table for each TransactWriteItems).
-    monkeypatch.setattr(memberships_table, "CHUNK", 10)
+    # Chunks of 12 items (10 members, the group's version bump, the nested counter) instead of
+    # 100: the same code path, without moto copying a big table per transaction (moto deep-copies
+    # every table for each TransactWriteItems).
+    monkeypatch.setattr(memberships_table, "CHUNK", 12)
     users = seed_users(TABLE_NAME, "demo", 25)
     group = new_group(scim)
     dynamodb_calls.clear()

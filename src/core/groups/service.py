@@ -58,14 +58,18 @@ class GroupService(ResourceService):
         first, rest = members[:FIRST_CHUNK], members[FIRST_CHUNK:]
         puts = [
             {"Put": {"TableName": self._table_name, "Item": item}}
-            for item in self._members.items(caller.tenant_id, group.id, group.name, first)
+            for item in self._members.items(
+                caller.tenant_id, group.id, group.name, first, caller.actor(group.created)
+            )
         ]
         nested = sum(1 for m in first if m.member_type == "Group")
         if nested:
             puts.append(self._members.nested_update(caller.tenant_id, nested))
         self.table.create(group, puts)
         if rest:  # very large initial lists: the rest in further transactions
-            self._members.change(caller.tenant_id, group.id, group.name, add=rest, touch=group.last_modified)
+            self._members.change(
+                caller.tenant_id, group.id, group.name, caller.actor(group.created), add=rest
+            )
             group = self.get(caller, group.id)
         return GroupView(group, members)
 
@@ -154,7 +158,7 @@ class GroupService(ResourceService):
         if not add and not remove:
             return False
         self._members.change(
-            caller.tenant_id, group.id, group.name, add=add, remove=remove, touch=self.clock()
+            caller.tenant_id, group.id, group.name, caller.actor(self.clock()), add=add, remove=remove
         )
         return True
 

@@ -10,6 +10,7 @@
 | page bookmark | ``T#<t>#PAGE`` | ``<digest>`` |  |  |
 | membership | ``T#<t>#GROUP#<g>#M`` | ``<member id>`` | ``T#<t>#MEMBER#<m>`` / ``<g>`` |  |
 | nested counter | ``T#<t>`` | ``COUNT#NESTED`` |  |  |
+| tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -70,6 +71,11 @@ def member_of_pk(tenant_id: str, member_id: str) -> str:
 
 
 NESTED_COUNTER_SK = "COUNT#NESTED"
+
+
+def tombstones_pk(tenant_id: str) -> str:
+    """Deletions leave a short-lived tombstone (who deleted what) for the provisioning events."""
+    return f"{tenant_pk(tenant_id)}#TOMB"
 
 
 def bookmarks_pk(tenant_id: str) -> str:

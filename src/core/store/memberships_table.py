@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from core.errors import NotFound, ServiceUnavailable
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.keys import (
     NAME_INDEX,
@@ -31,12 +32,14 @@ from core.store.keys import (
     members_pk,
     resources_pk,
     tenant_pk,
+    tombstones_pk,
 )
+from core.store.resources_table import TOMBSTONE_TTL_SECONDS, Actor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CHUNK = 99  # TransactWriteItems takes 100 items; one is the group's version bump.
+CHUNK = 100  # TransactWriteItems' limit; each chunk also holds the group's version bump.
 QUERY_PAGE = 1000
 
 
@@ -112,30 +115,52 @@ class MembershipTable:
         tenant_id: str,
         group_id: str,
         group_display: str,
+        actor: Actor,
         *,
         add: Sequence[Member] = (),
         remove: Sequence[Member] = (),
-        touch: str | None = None,
     ) -> None:
-        """Write membership items in transactions of `CHUNK`; each also bumps the group's version.
+        """Write membership changes in transactions of at most `CHUNK` items.
 
-        `touch` is the new lastModified. Every transaction requires the group to exist, so a
-        concurrent delete of the group cannot leave member items behind it.
+        Each transaction also bumps the group's version (and requires the group to exist, so a
+        concurrent delete of the group cannot leave member items behind). A removal is a delete
+        plus a tombstone that records who removed whom, kept together in one transaction.
         """
-        writes: list[Any] = [self._put(tenant_id, group_id, group_display, m) for m in add]
-        writes += [self._delete(tenant_id, group_id, m) for m in remove]
+        steps: list[list[Any]] = [[self._put(tenant_id, group_id, group_display, m, actor)] for m in add]
+        steps += [self._removal(tenant_id, group_id, m, actor) for m in remove]
+        if not steps:
+            return
         nested = sum(1 for m in add if m.member_type == "Group") - sum(
             1 for m in remove if m.member_type == "Group"
         )
-        if not writes:
-            return
-        for index, chunk in enumerate(_chunks(writes, CHUNK)):
-            items = list(chunk)
-            items.append(self._bump(tenant_id, group_id, touch if index == 0 else None))
+        for index, chunk in enumerate(_packed(steps, CHUNK - 2)):
+            extra = [self._bump(tenant_id, group_id, actor)]
             if index == 0 and nested:
-                items.append(self.nested_update(tenant_id, nested))
-            with unavailable_on_outage("DynamoDB"):
-                self._db.transact_write_items(TransactItems=items)
+                extra.append(self.nested_update(tenant_id, nested))
+            self._transact(chunk, extra)
+
+    def _transact(self, chunk: list[Any], extra: list[Any]) -> None:
+        """One membership transaction. A member removed concurrently by another request (its
+        conditional delete fails) is dropped and the rest retried; a deleted group is NotFound."""
+        for _ in range(3):
+            try:
+                with unavailable_on_outage("DynamoDB"):
+                    self._db.transact_write_items(TransactItems=chunk + extra)
+                return
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                codes = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
+                if any(code == "ConditionalCheckFailed" for code in codes[len(chunk) :]):
+                    raise NotFound("Group not found.") from exc
+                gone = {i for i, code in enumerate(codes[: len(chunk)]) if code == "ConditionalCheckFailed"}
+                if not gone:
+                    raise ServiceUnavailable("DynamoDB is busy; retry the request.") from exc
+                # Drop each failed delete together with its tombstone (the item that follows it).
+                chunk = [item for i, item in enumerate(chunk) if i not in gone and i - 1 not in gone]
+                if not chunk:
+                    return
+        raise ServiceUnavailable("The group's members are changing concurrently; retry the request.")
 
     def delete_all_of_group(self, tenant_id: str, group_id: str) -> list[Member]:
         """Remove every membership item of a deleted group (its members' reverse entries go too)."""
@@ -148,7 +173,7 @@ class MembershipTable:
             self._add_nested(tenant_id, -nested)
         return members
 
-    def delete_all_of_member(self, tenant_id: str, member_id: str, last_modified: str) -> list[str]:
+    def delete_all_of_member(self, tenant_id: str, member_id: str, actor: Actor) -> list[str]:
         """Remove a deleted user or group from every group it belonged to; returns those groups."""
         memberships = self.groups_of(tenant_id, member_id)
         self._batch_delete(
@@ -157,7 +182,7 @@ class MembershipTable:
         for m in memberships:  # those groups changed: new versions, so ETags and events follow
             try:
                 with unavailable_on_outage("DynamoDB"):
-                    self._db.update_item(**self._bump(tenant_id, m.group_id, last_modified)["Update"])
+                    self._db.update_item(**self._bump(tenant_id, m.group_id, actor)["Update"])
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":  # group deleted meanwhile
                     raise
@@ -191,29 +216,56 @@ class MembershipTable:
         return item
 
     def items(
-        self, tenant_id: str, group_id: str, display: str, members: Sequence[Member]
+        self, tenant_id: str, group_id: str, display: str, members: Sequence[Member], actor: Actor
     ) -> list[dict[str, Any]]:
-        return [self._item(tenant_id, group_id, display, m) for m in members]
+        """Membership items to write in another transaction (a group's create)."""
+        return [self._put(tenant_id, group_id, display, m, actor)["Put"]["Item"] for m in members]
 
-    def _put(self, tenant_id: str, group_id: str, display: str, member: Member) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": self._item(tenant_id, group_id, display, member)}}
-
-    def _delete(self, tenant_id: str, group_id: str, member: Member) -> dict[str, Any]:
-        key = {"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": member.member_id}}
-        return {"Delete": {"TableName": self._table, "Key": key}}
-
-    def _bump(self, tenant_id: str, group_id: str, touch: str | None) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": {"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
-            "UpdateExpression": "ADD version :one",
-            "ConditionExpression": "attribute_exists(PK)",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
+    def _put(
+        self, tenant_id: str, group_id: str, display: str, member: Member, actor: Actor
+    ) -> dict[str, Any]:
+        item = self._item(tenant_id, group_id, display, member)
+        item |= {
+            "requestId": {"S": actor.request_id},
+            "tokenId": {"S": actor.token_id},
+            "at": {"S": actor.at},
         }
-        if touch is not None:
-            update["UpdateExpression"] = "ADD version :one SET lastModified = :now"
-            update["ExpressionAttributeValues"][":now"] = {"S": touch}
-        return {"Update": update}
+        return {"Put": {"TableName": self._table, "Item": item}}
+
+    def _removal(self, tenant_id: str, group_id: str, member: Member, actor: Actor) -> list[Any]:
+        key = {"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": member.member_id}}
+        tombstone = {
+            "PK": {"S": tombstones_pk(tenant_id)},
+            "SK": {"S": f"M#{group_id}#{member.member_id}#{actor.at}#{actor.request_id}"},
+            "kind": {"S": "membership-tombstone"},
+            "tenantId": {"S": tenant_id},
+            "groupId": {"S": group_id},
+            "memberId": {"S": member.member_id},
+            "memberType": {"S": member.member_type},
+            "requestId": {"S": actor.request_id},
+            "tokenId": {"S": actor.token_id},
+            "at": {"S": actor.at},
+            "ttl": {"N": str(actor.expiry(TOMBSTONE_TTL_SECONDS))},
+        }
+        # Only a member actually removed leaves a tombstone: the delete is conditional on existing.
+        delete = {"TableName": self._table, "Key": key, "ConditionExpression": "attribute_exists(PK)"}
+        return [{"Delete": delete}, {"Put": {"TableName": self._table, "Item": tombstone}}]
+
+    def _bump(self, tenant_id: str, group_id: str, actor: Actor) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
+                "UpdateExpression": "ADD version :one SET lastModified = :now, requestId = :r, tokenId = :t",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":now": {"S": actor.at},
+                    ":r": {"S": actor.request_id},
+                    ":t": {"S": actor.token_id},
+                },
+            }
+        }
 
     def nested_update(self, tenant_id: str, delta: int) -> dict[str, Any]:
         """The transaction item that moves the tenant's group-in-group counter."""
@@ -266,6 +318,18 @@ class MembershipTable:
 def _member(item: dict[str, Any]) -> Member:
     display = item.get("memberDisplay", {}).get("S")
     return Member(item["memberId"]["S"], item["memberType"]["S"], display)
+
+
+def _packed(steps: Sequence[list[Any]], size: int) -> Iterator[list[Any]]:
+    """Group transaction items in chunks of at most `size`, never splitting one step."""
+    chunk: list[Any] = []
+    for step in steps:
+        if len(chunk) + len(step) > size:
+            yield chunk
+            chunk = []
+        chunk.extend(step)
+    if chunk:
+        yield chunk
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +36,7 @@ from core.store.keys import (
     name_guard_pk,
     resources_pk,
     tenant_pk,
+    tombstones_pk,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +47,21 @@ TRANSACTION_ATTEMPTS = 4
 _RETRYABLE_CANCELLATIONS = frozenset(
     {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"}
 )  # DynamoDB allows 1,024 bytes in a sort key and 2,048 in a partition key.
+
+
+TOMBSTONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who made a change: the API Gateway request id and the token id (never the token)."""
+
+    request_id: str
+    token_id: str
+    at: str  # ISO-8601 time of the change
+
+    def expiry(self, seconds: int) -> int:
+        return int(datetime.fromisoformat(self.at).timestamp()) + seconds
 
 
 class VersionConflict(Exception):
@@ -71,6 +88,8 @@ class StoredResource:
     document: dict[str, Any] = field(compare=False)  # canonical SCIM attributes, no meta
     external_id: str | None = None
     secret: str | None = None  # the password hash of a user; never returned
+    request_id: str = ""  # the request that wrote this version (for provisioning events)
+    token_id: str = ""
 
     @property
     def name_key(self) -> str:
@@ -106,6 +125,9 @@ def resource_item(res: StoredResource) -> dict[str, Any]:
         item["externalId"] = {"S": res.external_id}
     if res.secret:
         item["secret"] = {"S": res.secret}
+    if res.request_id:
+        item["requestId"] = {"S": res.request_id}
+        item["tokenId"] = {"S": res.token_id}
     return item
 
 
@@ -121,6 +143,8 @@ def _from_item(item: dict[str, Any]) -> StoredResource:
         document=json.loads(item["doc"]["S"]),
         external_id=item.get("externalId", {}).get("S"),
         secret=item.get("secret", {}).get("S"),
+        request_id=item.get("requestId", {}).get("S", ""),
+        token_id=item.get("tokenId", {}).get("S", ""),
     )
 
 
@@ -215,7 +239,21 @@ class ResourceTable:
             raise VersionConflict(old.id)
         raise Uniqueness(f"{_label(new.kind)} {new.name[:100]!r} already exists in this tenant.")
 
-    def delete(self, res: StoredResource) -> None:
+    def delete(self, res: StoredResource, actor: Actor) -> None:
+        """Delete the resource, free its name, and leave a tombstone saying who deleted what."""
+        tombstone = {
+            **resource_item(res),
+            "PK": {"S": tombstones_pk(res.tenant_id)},
+            "SK": {"S": f"{res.kind.value}#{res.id}"},
+            "kind": {"S": "tombstone"},
+            "resourceKind": {"S": res.kind.value},
+            "requestId": {"S": actor.request_id},
+            "tokenId": {"S": actor.token_id},
+            "deletedAt": {"S": actor.at},
+            "ttl": {"N": str(actor.expiry(TOMBSTONE_TTL_SECONDS))},
+        }
+        for index in ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "secret"):
+            tombstone.pop(index, None)  # never found by lookups; never keeps a password hash
         items: list[Any] = [
             {
                 "Delete": {
@@ -227,6 +265,7 @@ class ResourceTable:
             },
             {"Delete": {"TableName": self._table, "Key": _guard_key(res.tenant_id, res.kind, res.name_key)}},
             self._count_update(res.tenant_id, res.kind, -1),
+            {"Put": {"TableName": self._table, "Item": tombstone}},
         ]
         if self._transact(items) is not None:
             raise VersionConflict(res.id)

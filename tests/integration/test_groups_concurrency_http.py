@@ -1,0 +1,168 @@
+"""Concurrent membership changes to one group over real HTTP (docs/scim.md "Groups and membership").
+
+Entra sends up to five requests in parallel during an initial sync, and splits a large group's
+members over several "Update Group [Add Members]" PATCHes (Microsoft, "Tutorial: Develop and plan
+provisioning for a SCIM endpoint in Microsoft Entra ID"); Okta pushes membership changes while
+imports run. Members are stored one item per (group, member), so no interleaving may lose or
+resurrect a member. Threads released together by a barrier send the requests; what is asserted
+is what any interleaving must give (every member change kept, the serial result), never timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.integration.conftest import (
+    PATCH_OP,
+    USER_SCHEMA,
+    HttpResponse,
+    ScimHttp,
+    assert_scim_error,
+    assert_scim_json,
+)
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
+    """Run the tasks in as many threads, released together; results in the tasks' order."""
+    barrier = threading.Barrier(len(tasks), timeout=60)
+
+    def run(task: Callable[[], T]) -> T:
+        barrier.wait()
+        return task()
+
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        return list(pool.map(run, tasks))
+
+
+def create_users(scim: ScimHttp, prefix: str, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        name = f"{prefix}{i}@example.com"
+        created = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": name, "active": True})
+        assert created.status == 201, created.text
+        ids.append(created.json["id"])
+    return ids
+
+
+def create_group(scim: ScimHttp, name: str, members: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": name}
+    if members:
+        body["members"] = [{"value": m} for m in members]
+    created = scim.post("/Groups", body)
+    assert created.status == 201, created.text
+    group: dict[str, Any] = created.json
+    return group
+
+
+def add_members(user_ids: list[str]) -> dict[str, Any]:
+    # Entra, "Update Group [Add Members]".
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Add", "path": "members", "value": [{"$ref": None, "value": u} for u in user_ids]}
+        ],
+    }
+
+
+def remove_members(user_ids: list[str]) -> dict[str, Any]:
+    # Entra, "Update Group [Remove Members]": removes only the listed members.
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": u} for u in user_ids]}
+        ],
+    }
+
+
+def remove_member(user_id: str) -> dict[str, Any]:
+    # Okta, "Update specific Group membership": the value-filter removal.
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f'members[value eq "{user_id}"]'}]}
+
+
+def member_ids(scim: ScimHttp, group_id: str) -> list[str]:
+    fetched = scim.get(f"/Groups/{group_id}")
+    assert fetched.status == 200, fetched.text
+    assert_scim_json(fetched)
+    return sorted(m["value"] for m in fetched.json.get("members", []))
+
+
+def assert_204(response: HttpResponse) -> None:
+    assert response.status == 204, response.text
+    assert response.raw == b""
+    assert response.headers["etag"].startswith('W/"')
+
+
+def chunks(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def test_five_parallel_patches_of_ten_members_keep_all_fifty(fresh_tenant: ScimHttp) -> None:
+    users = create_users(fresh_tenant, "sync", 50)
+    group = create_group(fresh_tenant, "Initial sync")
+    url = f"/Groups/{group['id']}"
+    responses = all_at_once(
+        [lambda part=part: fresh_tenant.patch(url, add_members(part)) for part in chunks(users, 10)]
+    )
+    for response in responses:
+        assert_204(response)
+    assert member_ids(fresh_tenant, group["id"]) == sorted(users)
+    # One new version per PATCH, each one a change: 1 at create, then 5 writes.
+    final = fresh_tenant.get(url)
+    assert final.json["meta"]["version"] == final.headers["etag"] == 'W/"6"'
+    assert len({r.headers["etag"] for r in responses}) == 5
+    # The reverse index agrees: every user lists the group.
+    found = fresh_tenant.get("/Users", params={"filter": f'groups.value eq "{group["id"]}"', "count": "100"})
+    assert found.status == 200, found.text
+    assert found.json["totalResults"] == 50
+
+
+def test_parallel_adds_and_removes_of_disjoint_sets_give_the_serial_result(fresh_tenant: ScimHttp) -> None:
+    users = create_users(fresh_tenant, "mix", 30)
+    leaving, staying, joining = users[:10], users[10:20], users[20:]
+    group = create_group(fresh_tenant, "Mixed", leaving + staying)
+    url = f"/Groups/{group['id']}"
+    tasks: list[Callable[[], HttpResponse]] = []
+    for part in chunks(joining, 2):
+        tasks.append(lambda part=part: fresh_tenant.patch(url, add_members(part)))
+    for part in chunks(leaving[:6], 2):
+        tasks.append(lambda part=part: fresh_tenant.patch(url, remove_members(part)))
+    for user_id in leaving[6:]:
+        tasks.append(lambda user_id=user_id: fresh_tenant.patch(url, remove_member(user_id)))
+    responses = all_at_once(tasks)
+    for response in responses:
+        assert_204(response)
+    # The serial result, whatever the order: (leaving + staying + joining) - leaving.
+    assert member_ids(fresh_tenant, group["id"]) == sorted(staying + joining)
+    for user_id in leaving:
+        assert not fresh_tenant.get(f"/Users/{user_id}").json.get("groups")
+    for user_id in joining[:1] + staying[:1]:
+        assert [g["value"] for g in fresh_tenant.get(f"/Users/{user_id}").json["groups"]] == [group["id"]]
+
+
+def test_an_unknown_member_fails_only_its_own_request(fresh_tenant: ScimHttp) -> None:
+    users = create_users(fresh_tenant, "valid", 20)
+    group = create_group(fresh_tenant, "Partly invalid")
+    url = f"/Groups/{group['id']}"
+    valid_parts = chunks(users[:16], 4)
+    # The failing request also carries real users: none of them may be added (nothing changes).
+    invalid_part = [*users[16:], "f648f8d5ea4e4cd38e9c"]
+    bodies = [add_members(part) for part in valid_parts]
+    bodies.insert(2, add_members(invalid_part))
+    responses = all_at_once([lambda body=body: fresh_tenant.patch(url, body) for body in bodies])
+    failed = responses.pop(2)
+    assert_scim_error(failed, 400, "invalidValue")
+    for response in responses:
+        assert_204(response)
+    assert member_ids(fresh_tenant, group["id"]) == sorted(users[:16])
+    for user_id in users[16:]:
+        assert not fresh_tenant.get(f"/Users/{user_id}").json.get("groups")
