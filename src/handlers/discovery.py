@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import discovery
 from core.capabilities import service_capabilities
-from core.errors import NotFound
+from core.errors import MethodNotAllowed, NotFound
 from handlers.http import register_error_handlers, request_tenant, scim_response, tenant_base_url
 from handlers.observability import logger, metrics, tracer
 
@@ -53,6 +53,24 @@ def get_schema(tenant: str, urn: str) -> Response[str]:
     if doc is None:
         raise NotFound(f"Schema {unquote(urn)[:128]!r} is not supported.")
     return scim_response(200, doc)
+
+
+READ_ONLY_PATHS = (
+    "/scim/v2/<tenant>/ServiceProviderConfig",
+    "/scim/v2/<tenant>/ResourceTypes",
+    "/scim/v2/<tenant>/ResourceTypes/<name>",
+    "/scim/v2/<tenant>/Schemas",
+    "/scim/v2/<tenant>/Schemas/<urn>",
+)
+
+
+def method_not_allowed(tenant: str, **_: str) -> Response[str]:
+    request_tenant(app, tenant)  # a wrong tenant is still a 401 first
+    raise MethodNotAllowed("Discovery endpoints only answer GET (RFC 7644 §4).", headers={"Allow": "GET"})
+
+
+for _path in READ_ONLY_PATHS:
+    app.route(_path, method=["POST", "PUT", "PATCH", "DELETE"])(method_not_allowed)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

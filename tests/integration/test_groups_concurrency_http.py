@@ -6,6 +6,11 @@ provisioning for a SCIM endpoint in Microsoft Entra ID"); Okta pushes membership
 imports run. Members are stored one item per (group, member), so no interleaving may lose or
 resurrect a member. Threads released together by a barrier send the requests; what is asserted
 is what any interleaving must give (every member change kept, the serial result), never timing.
+
+The member users are written straight to the table (`tests.support.seed_users`, the store's own
+item shape): moto copies the whole table for every transaction, so creating them one POST at a
+time would make these tests slow without testing anything more; the user lifecycle over HTTP is
+covered by the users' integration tests.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from typing import Any, TypeVar
 
 import pytest
 
+from scimctl.gateway import RunningGateway
 from tests.integration.conftest import (
     PATCH_OP,
-    USER_SCHEMA,
     HttpResponse,
     ScimHttp,
     assert_scim_error,
     assert_scim_json,
 )
+from tests.support import seed_users
 
 pytestmark = pytest.mark.integration
 
@@ -44,14 +50,18 @@ def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
         return list(pool.map(run, tasks))
 
 
-def create_users(scim: ScimHttp, prefix: str, n: int) -> list[str]:
-    ids = []
-    for i in range(n):
-        name = f"{prefix}{i}@example.com"
-        created = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": name, "active": True})
-        assert created.status == 201, created.text
-        ids.append(created.json["id"])
-    return ids
+@pytest.fixture
+def seed(running: RunningGateway, fresh_tenant: ScimHttp) -> Callable[[str, int], list[str]]:
+    """Seeds n users into the test's own tenant; returns their ids."""
+    tenant = fresh_tenant.base_url.rpartition("/")[2]
+
+    def users(prefix: str, n: int) -> list[str]:
+        ids = seed_users(running.aws.table_name, tenant, n, prefix)
+        # Seeded as the API would have created them: readable over HTTP.
+        assert fresh_tenant.get(f"/Users/{ids[0]}").status == 200
+        return ids
+
+    return users
 
 
 def create_group(scim: ScimHttp, name: str, members: list[str] | None = None) -> dict[str, Any]:
@@ -106,8 +116,10 @@ def chunks(ids: list[str], size: int) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def test_five_parallel_patches_of_ten_members_keep_all_fifty(fresh_tenant: ScimHttp) -> None:
-    users = create_users(fresh_tenant, "sync", 50)
+def test_five_parallel_patches_of_ten_members_keep_all_fifty(
+    fresh_tenant: ScimHttp, seed: Callable[[str, int], list[str]]
+) -> None:
+    users = seed("sync", 50)
     group = create_group(fresh_tenant, "Initial sync")
     url = f"/Groups/{group['id']}"
     responses = all_at_once(
@@ -126,17 +138,19 @@ def test_five_parallel_patches_of_ten_members_keep_all_fifty(fresh_tenant: ScimH
     assert found.json["totalResults"] == 50
 
 
-def test_parallel_adds_and_removes_of_disjoint_sets_give_the_serial_result(fresh_tenant: ScimHttp) -> None:
-    users = create_users(fresh_tenant, "mix", 30)
-    leaving, staying, joining = users[:10], users[10:20], users[20:]
+def test_parallel_adds_and_removes_of_disjoint_sets_give_the_serial_result(
+    fresh_tenant: ScimHttp, seed: Callable[[str, int], list[str]]
+) -> None:
+    users = seed("mix", 12)
+    leaving, staying, joining = users[:4], users[4:8], users[8:]
     group = create_group(fresh_tenant, "Mixed", leaving + staying)
     url = f"/Groups/{group['id']}"
     tasks: list[Callable[[], HttpResponse]] = []
     for part in chunks(joining, 2):
         tasks.append(lambda part=part: fresh_tenant.patch(url, add_members(part)))
-    for part in chunks(leaving[:6], 2):
+    for part in chunks(leaving[:2], 2):
         tasks.append(lambda part=part: fresh_tenant.patch(url, remove_members(part)))
-    for user_id in leaving[6:]:
+    for user_id in leaving[2:]:
         tasks.append(lambda user_id=user_id: fresh_tenant.patch(url, remove_member(user_id)))
     responses = all_at_once(tasks)
     for response in responses:
@@ -149,13 +163,15 @@ def test_parallel_adds_and_removes_of_disjoint_sets_give_the_serial_result(fresh
         assert [g["value"] for g in fresh_tenant.get(f"/Users/{user_id}").json["groups"]] == [group["id"]]
 
 
-def test_an_unknown_member_fails_only_its_own_request(fresh_tenant: ScimHttp) -> None:
-    users = create_users(fresh_tenant, "valid", 20)
+def test_an_unknown_member_fails_only_its_own_request(
+    fresh_tenant: ScimHttp, seed: Callable[[str, int], list[str]]
+) -> None:
+    users = seed("valid", 10)
     group = create_group(fresh_tenant, "Partly invalid")
     url = f"/Groups/{group['id']}"
-    valid_parts = chunks(users[:16], 4)
+    valid_parts = chunks(users[:8], 2)
     # The failing request also carries real users: none of them may be added (nothing changes).
-    invalid_part = [*users[16:], "f648f8d5ea4e4cd38e9c"]
+    invalid_part = [*users[8:], "f648f8d5ea4e4cd38e9c"]
     bodies = [add_members(part) for part in valid_parts]
     bodies.insert(2, add_members(invalid_part))
     responses = all_at_once([lambda body=body: fresh_tenant.patch(url, body) for body in bodies])
@@ -163,6 +179,6 @@ def test_an_unknown_member_fails_only_its_own_request(fresh_tenant: ScimHttp) ->
     assert_scim_error(failed, 400, "invalidValue")
     for response in responses:
         assert_204(response)
-    assert member_ids(fresh_tenant, group["id"]) == sorted(users[:16])
-    for user_id in users[16:]:
+    assert member_ids(fresh_tenant, group["id"]) == sorted(users[:8])
+    for user_id in users[8:]:
         assert not fresh_tenant.get(f"/Users/{user_id}").json.get("groups")

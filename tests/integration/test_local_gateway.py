@@ -181,7 +181,7 @@ def test_invalid_authorizer_result_is_a_5xx_scim_error(
     ("method", "path"),
     [
         ("GET", "/v1/scim/v2/demo/Nope"),
-        ("DELETE", "/v1/scim/v2/demo/ServiceProviderConfig"),
+        ("DELETE", "/v1/scim/v2/demo/Users"),
         ("GET", "/prod/scim/v2/demo/ServiceProviderConfig"),
         ("GET", "/"),
     ],
@@ -189,6 +189,16 @@ def test_invalid_authorizer_result_is_a_5xx_scim_error(
 def test_unknown_path_or_method_is_a_scim_404(running: RunningGateway, method: str, path: str) -> None:
     # API Gateway answers MISSING_AUTHENTICATION_TOKEN before any authorizer runs.
     scim_error(*call(f"{running.base_url}{path}", running.token, method=method), expected=404)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_discovery_endpoints_answer_other_methods_with_405(running: RunningGateway, method: str) -> None:
+    status, headers, body = call(f"{running.tenant_url}/Schemas/urn:x", running.token, method=method)
+    scim_error(status, headers, body, expected=405)
+    assert headers["allow"] == "GET"
+    # The tenant check still comes first: another tenant's token is a 401, not a 405.
+    _, token = new_tenant(running)
+    assert call(f"{running.tenant_url}/ServiceProviderConfig", token, method=method)[0] == 401
 
 
 def test_body_over_10_mb_is_a_scim_413(running: RunningGateway) -> None:

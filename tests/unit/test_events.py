@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from core.capabilities import service_capabilities
+from core.groups.service import GroupService
 from core.resource_service import Caller
 from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable
@@ -126,6 +127,41 @@ def check_root_search(result: dict[str, Any]) -> None:
     assert (user["id"], user["userName"]) == (USER_ID, "bjensen@example.com")
 
 
+GROUP_ID = "fc348aa8-3835-40eb-a20b-c726e15c55b5"
+
+
+def no_content(result: dict[str, Any]) -> None:
+    assert (result["statusCode"], result.get("body") or "") == (204, "")
+
+
+def group_members(status: int, members: list[str] | None, **expect: Any) -> Callable[[dict[str, Any]], None]:
+    def check(result: dict[str, Any]) -> None:
+        body = scim_body(result, status)
+        doc = body["Resources"][0] if "Resources" in body else body
+        if members is None:
+            assert "members" not in doc
+        else:
+            assert [m["value"] for m in doc["members"]] == members
+        for key, value in expect.items():
+            assert body[key] == value, (key, body)
+
+    return check
+
+
+EXPECTED |= {
+    "GroupsFunction/create-group.json": user_check(201, displayName="Test SCIMv2"),
+    "GroupsFunction/get-group.json": group_members(200, [USER_ID], displayName="Employees"),
+    "GroupsFunction/get-group-excluding-members-entra.json": group_members(200, None, id=GROUP_ID),
+    "GroupsFunction/filter-groups-by-display-name-entra.json": group_members(200, None, totalResults=1),
+    "GroupsFunction/list-groups.json": group_members(200, [USER_ID], totalResults=1),
+    "GroupsFunction/search-groups.json": group_members(200, None, totalResults=1),
+    "GroupsFunction/patch-group-rename-okta.json": no_content,
+    "GroupsFunction/patch-group-remove-member-entra.json": no_content,
+    "GroupsFunction/patch-group-add-member-okta.json": no_content,
+    "GroupsFunction/replace-group.json": group_members(200, None, displayName="Employees"),
+    "GroupsFunction/delete-group.json": no_content,
+}
+
 EXPECTED |= {
     "BulkFunction/bulk-create-user-and-group.json": check_bulk_created_user_and_group,
     "BulkFunction/search-root.json": check_root_search,
@@ -157,6 +193,16 @@ def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashSto
             "name": {"givenName": "Barbara", "familyName": "Jensen"},
             "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}],
             "active": True,
+        },
+    )
+    # The group the Groups events address (an id from RFC 7643 §8.2), with that user as its member.
+    groups = GroupService(*stores, service_capabilities(), new_id=lambda: GROUP_ID)
+    groups.create(
+        caller,
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Employees",
+            "members": [{"value": USER_ID}],
         },
     )
 
