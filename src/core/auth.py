@@ -45,6 +45,7 @@ class AuthenticationFailed(Exception):
 class Principal:
     tenant_id: str
     token_id: str
+    profile_json: str = ""  # the tenant's profile, passed to the handlers in the authorizer context
 
 
 # A token that the warm container has never seen may be newer than the cached secret: refetch,
@@ -86,7 +87,7 @@ class Authenticator:
         if meta.last_used_at is None or now - meta.last_used_at >= LAST_USED_RESOLUTION:
             with suppress(ServiceUnavailable):  # best effort: "last used" must never refuse a request
                 self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION)
-        return Principal(tenant_id=tenant_id, token_id=token.token_id)
+        return Principal(tenant_id=tenant_id, token_id=token.token_id, profile_json=tenant.profile.to_json())
 
     def _stored_hashes(self, tenant_id: str, token_id: str) -> dict[str, str]:
         def load() -> dict[str, str]:

@@ -500,9 +500,13 @@ def _search_type(
     start_index: int,
     count: int,
 ) -> ListResult:
-    if expr is not None and never_matches(expr, SchemaAttributeInfo(service.schemas)):
+    if expr is not None and never_matches(expr, SchemaAttributeInfo(service.schemas_for(caller))):
         return ListResult([], 0, start_index)
-    sort_by = request.sort_by if request.sort_by and resolve_path(service.schemas, request.sort_by) else None
+    sort_by = (
+        request.sort_by
+        if request.sort_by and resolve_path(service.schemas_for(caller), request.sort_by)
+        else None
+    )
     return service.list(caller, replace(request, start_index=start_index, count=count, sort_by=sort_by))
 
 

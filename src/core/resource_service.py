@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from core.discovery import ServiceCapabilities
 from core.errors import PreconditionFailed, ServiceUnavailable
+from core.profiles import PRESETS, Profile, capabilities_for
 from core.query.listing import ListContext, ListResult, list_resources
 from core.query.request import SearchRequest
 from core.representation import check_if_match, to_wire
@@ -35,6 +36,7 @@ class Caller:
     token_id: str
     request_id: str
     base_url: str
+    profile: Profile = PRESETS["default"]
 
     def actor(self, at: str) -> Actor:
         return Actor(request_id=self.request_id, token_id=self.token_id, at=at)
@@ -60,9 +62,17 @@ class ResourceService:
     ) -> None:
         self.table = table
         self.memberships = memberships
+        self.capabilities = capabilities
+        # The schemas of a tenant on the default profile; `schemas_for` applies a caller's profile.
         self.schemas: tuple[Schema, ...] = capabilities.schemas_for(self.resource_type)
         self.clock = clock
         self.new_id = new_id
+
+    def schemas_for(self, caller: Caller) -> tuple[Schema, ...]:
+        """The resource type's schemas as the caller's tenant profile narrows them."""
+        if caller.profile is PRESETS["default"]:
+            return self.schemas
+        return capabilities_for(caller.profile, self.capabilities).schemas_for(self.resource_type)
 
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         return self.table.require(caller.tenant_id, self.kind, resource_id)
@@ -72,7 +82,7 @@ class ResourceService:
             table=self.table,
             tenant_id=caller.tenant_id,
             kind=self.kind,
-            schemas=self.schemas,
+            schemas=self.schemas_for(caller),
             to_wire=lambda r: to_wire(r, caller.base_url),
             memberships=self.memberships,
         )

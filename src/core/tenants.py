@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.profiles import PRESETS, Profile
+
 # 2–32 characters, lowercase letters, digits and inner hyphens; no dots or underscores, because the
 # token id embeds the tenant id ("<tenant>.<hex>") and the token uses "_" as its separator.
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])$")
@@ -29,6 +31,8 @@ class Tenant(BaseModel):
     display_name: str = Field(min_length=1, max_length=200)
     status: TenantStatus = TenantStatus.ACTIVE
     created_at: datetime
+    profile: Profile = PRESETS["default"]
+    profile_version: int = 1  # bumped by every profile edit
 
     @property
     def active(self) -> bool:

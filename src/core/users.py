@@ -7,6 +7,8 @@ from typing import Any
 
 from core.passwords import hash_password
 from core.patch import apply_patch
+from core.profile_rules import apply_user_rules
+from core.profiles import DeleteBehavior
 from core.representation import location
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
@@ -26,7 +28,7 @@ class UserService(ResourceService):
     name_attribute = "userName"
 
     def create(self, caller: Caller, body: Any) -> StoredResource:
-        doc = normalize_resource(body, self.schemas, mode="create")
+        doc = self._normalize(caller, body, None)
         password = doc.pop("password", None)
         user = self.new_resource(caller, doc, hash_password(password) if password else None)
         self.table.create(user)
@@ -34,7 +36,7 @@ class UserService(ResourceService):
 
     def replace(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> StoredResource:
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
+            doc = self._normalize(caller, body, existing.document)
             # Okta updates profiles with GET then a full PUT; a PUT that omits `active` keeps the
             # stored value rather than silently deactivating the user (docs/scim.md).
             if "active" not in doc and "active" in existing.document:
@@ -47,13 +49,33 @@ class UserService(ResourceService):
         self, caller: Caller, user_id: str, body: Mapping[str, Any], if_match: str | None
     ) -> StoredResource:
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            result = apply_patch(existing.document, body, self.schemas)
-            doc = normalize_resource(
-                result.resource, self.schemas, mode="replace", existing=existing.document
-            )
+            result = apply_patch(existing.document, body, self.schemas_for(caller))
+            doc = self._normalize(caller, result.resource, existing.document)
             return doc, doc.pop("password", None)
 
         return self.write(caller, user_id, if_match, change, _new_secret)[1]
+
+    def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
+        if caller.profile.delete_behavior is DeleteBehavior.DEACTIVATE:
+            # The profile keeps deleted users for audit: DELETE deactivates (Poppulo, Oktopost,
+            # Loopio), and a later PATCH active=true reactivates.
+            def deactivate(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
+                return {**existing.document, "active": False}, None
+
+            return self.write(caller, resource_id, if_match, deactivate)[1]
+        return super().delete(caller, resource_id, if_match)
+
+    def _normalize(self, caller: Caller, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+        """Schema validation as the tenant's profile narrows it, then the profile's rules."""
+        profile = caller.profile
+        doc = normalize_resource(
+            body,
+            self.schemas_for(caller),
+            mode="create" if existing is None else "replace",
+            existing=existing,
+            unknown=profile.unknown_attributes,
+        )
+        return apply_user_rules(profile, doc)
 
     def groups(self, caller: Caller, user_id: str) -> list[dict[str, Any]]:
         """RFC 7643 §4.1.2: direct and indirect groups, from the reverse membership index."""

@@ -67,7 +67,13 @@ def tenant_policy(method_arn: str, principal: Principal) -> dict[str, Any]:
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [base, f"{base}/*"]}
             ],
         },
-        "context": {"tenantId": principal.tenant_id, "tokenId": principal.token_id},
+        # The profile rides along (a few hundred bytes) so handlers need no extra read per request;
+        # profile edits flush the authorizer cache like revocations do.
+        "context": {
+            "tenantId": principal.tenant_id,
+            "tokenId": principal.token_id,
+            "profile": principal.profile_json,
+        },
     }
 
 

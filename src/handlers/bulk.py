@@ -58,7 +58,7 @@ def search_root(tenant: str) -> Response[str]:
     found = search_all(who, request, users_service(), groups_service())
     # As GET /Users: a user's `groups` costs one Query, so it is returned only when named.
     wants_groups = any(a.lower().split(".")[0].endswith("groups") for a in request.attributes)
-    group_shape = request_projection(groups_service(), request)
+    group_shape = request_projection(groups_service(), request, who)
     wants_members = group_shape.needs("members")
 
     def groups_of(user: StoredResource) -> dict[str, Any]:
@@ -70,7 +70,9 @@ def search_root(tenant: str) -> Response[str]:
         return {"members": member_refs_json(who, view.members)} if view.members else {}
 
     resources = [
-        *list_body(who, found.users, request_projection(users_service(), request), groups_of)["Resources"],
+        *list_body(who, found.users, request_projection(users_service(), request, who), groups_of)[
+            "Resources"
+        ],
         *list_body(who, found.groups, group_shape, members_of)["Resources"],
     ]
     body = {

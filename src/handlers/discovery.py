@@ -10,9 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import discovery
 from core.capabilities import service_capabilities
+from core.discovery import ServiceCapabilities
 from core.errors import MethodNotAllowed, NotFound
+from core.profiles import capabilities_for
 from handlers.http import register_error_handlers, request_tenant, scim_response, tenant_base_url
 from handlers.observability import logger, metrics, tracer
+from handlers.profile_context import request_profile
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)
@@ -22,20 +25,25 @@ def _base(tenant: str) -> str:
     return tenant_base_url(app, request_tenant(app, tenant))
 
 
+def _capabilities() -> ServiceCapabilities:
+    """What this tenant's profile offers: discovery describes exactly that (RFC 7643 §5)."""
+    return capabilities_for(request_profile(app), service_capabilities())
+
+
 @app.get("/scim/v2/<tenant>/ServiceProviderConfig")
 def get_service_provider_config(tenant: str) -> Response[str]:
-    return scim_response(200, discovery.service_provider_config(service_capabilities(), _base(tenant)))
+    return scim_response(200, discovery.service_provider_config(_capabilities(), _base(tenant)))
 
 
 @app.get("/scim/v2/<tenant>/ResourceTypes")
 def list_resource_types(tenant: str) -> Response[str]:
-    docs = discovery.resource_types(service_capabilities(), _base(tenant))
+    docs = discovery.resource_types(_capabilities(), _base(tenant))
     return scim_response(200, discovery.list_response(docs))
 
 
 @app.get("/scim/v2/<tenant>/ResourceTypes/<name>")
 def get_resource_type(tenant: str, name: str) -> Response[str]:
-    doc = discovery.resource_type(service_capabilities(), _base(tenant), unquote(name))
+    doc = discovery.resource_type(_capabilities(), _base(tenant), unquote(name))
     if doc is None:
         raise NotFound(f"Resource type {unquote(name)[:64]!r} is not supported.")
     return scim_response(200, doc)
@@ -43,13 +51,13 @@ def get_resource_type(tenant: str, name: str) -> Response[str]:
 
 @app.get("/scim/v2/<tenant>/Schemas")
 def list_schemas(tenant: str) -> Response[str]:
-    docs = discovery.schemas(service_capabilities(), _base(tenant))
+    docs = discovery.schemas(_capabilities(), _base(tenant))
     return scim_response(200, discovery.list_response(docs))
 
 
 @app.get("/scim/v2/<tenant>/Schemas/<urn>")
 def get_schema(tenant: str, urn: str) -> Response[str]:
-    doc = discovery.schema(service_capabilities(), _base(tenant), unquote(urn))
+    doc = discovery.schema(_capabilities(), _base(tenant), unquote(urn))
     if doc is None:
         raise NotFound(f"Schema {unquote(urn)[:128]!r} is not supported.")
     return scim_response(200, doc)

@@ -25,12 +25,12 @@ register_error_handlers(app)
 
 def render_group(who: Caller, view: GroupView, status: int = 200) -> Response[str]:
     extra = {"members": member_refs_json(who, view.members)} if view.members else {}
-    return render(who, view.group, projection(app, groups_service()), status, extra)
+    return render(who, view.group, projection(app, groups_service(), who), status, extra)
 
 
 def with_members(group: StoredResource, who: Caller) -> GroupView:
     # Entra sends excludedAttributes=members on every lookup: then no member item is read.
-    wanted = projection(app, groups_service()).needs("members")
+    wanted = projection(app, groups_service(), who).needs("members")
     return groups_service().view(who, group, wanted)
 
 
@@ -84,7 +84,7 @@ def delete_group(tenant: str, group_id: str) -> Response[str]:
 
 def list_groups_response(who: Caller, request: SearchRequest) -> Response[str]:
     result = groups_service().list(who, request)
-    shape = request_projection(groups_service(), request)
+    shape = request_projection(groups_service(), request, who)
     wants_members = shape.needs("members")
 
     def members(group: StoredResource) -> dict[str, Any]:

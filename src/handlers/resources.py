@@ -21,6 +21,7 @@ from core.store.resources_table import ResourceTable, StoredResource
 from core.users import UserService
 from handlers import aws_clients
 from handlers.http import request_tenant, scim_response, tenant_base_url
+from handlers.profile_context import tenant_profile
 from handlers.requests import query_params
 from handlers.settings import common_settings
 
@@ -54,13 +55,15 @@ def caller(app: APIGatewayRestResolver, tenant: str) -> Caller:
         token_id=str(authorizer.get("tokenId", "")),
         request_id=ctx.request_id,
         base_url=tenant_base_url(app, tenant_id),
+        profile=tenant_profile(str(authorizer.get("profile") or "")),
     )
 
 
-def projection(app: APIGatewayRestResolver, service: ResourceService) -> Projection:
+def projection(app: APIGatewayRestResolver, service: ResourceService, who: Caller) -> Projection:
     params = query_params(app)
     lowered = {k.lower(): v for k, v in params.items()}
-    return Projection(service.schemas, lowered.get("attributes"), lowered.get("excludedattributes"))
+    schemas = service.schemas_for(who)
+    return Projection(schemas, lowered.get("attributes"), lowered.get("excludedattributes"))
 
 
 def render(
@@ -102,5 +105,6 @@ def list_body(
     return body
 
 
-def request_projection(service: ResourceService, request: SearchRequest) -> Projection:
-    return Projection(service.schemas, list(request.attributes), list(request.excluded_attributes))
+def request_projection(service: ResourceService, request: SearchRequest, who: Caller) -> Projection:
+    schemas = service.schemas_for(who)
+    return Projection(schemas, list(request.attributes), list(request.excluded_attributes))

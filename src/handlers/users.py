@@ -24,7 +24,7 @@ register_error_handlers(app)
 
 
 def render_user(who: Caller, user: StoredResource, status: int = 200) -> Response[str]:
-    shape = projection(app, users_service())
+    shape = projection(app, users_service(), who)
     # groups (RFC 7643 §4.1.2) come from the reverse membership index, only when returned.
     extra = {"groups": users_service().groups(who, user.id)} if shape.needs("groups") else {}
     return render(who, user, shape, status, {k: v for k, v in extra.items() if v})
@@ -36,7 +36,7 @@ def create_user(tenant: str) -> Response[str]:
     user = users_service().create(who, json_body(app))
     logger.info("user created", extra={"user_id": user.id})
     metrics.add_metric(name="UsersCreated", unit=MetricUnit.Count, value=1)
-    return render(who, user, projection(app, users_service()), 201)
+    return render(who, user, projection(app, users_service(), who), 201)
 
 
 @app.get("/scim/v2/<tenant>/Users/<user_id>")
@@ -75,7 +75,7 @@ def delete_user(tenant: str, user_id: str) -> Response[str]:
 
 def list_users_response(who: Caller, request: SearchRequest) -> Response[str]:
     result = users_service().list(who, request)
-    shape: Projection = request_projection(users_service(), request)
+    shape: Projection = request_projection(users_service(), request, who)
     # In lists, `groups` costs one Query per user: returned only when asked for by name.
     wants_groups = any(a.lower().split(".")[0].endswith("groups") for a in request.attributes)
 

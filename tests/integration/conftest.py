@@ -31,7 +31,8 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 _tenant_ids = count(1)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the gateway (and its process-wide moto) stops before tests/unit starts its own.
+@pytest.fixture(scope="package")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     state = tmp_path_factory.mktemp("gateway") / ".scimctl" / "local.json"
     gateway = start_gateway(port=0, state_file=state, template_path=ROOT / "template.yaml")

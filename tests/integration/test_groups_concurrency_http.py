@@ -8,9 +8,9 @@ resurrect a member. Threads released together by a barrier send the requests; wh
 is what any interleaving must give (every member change kept, the serial result), never timing.
 
 The member users are written straight to the table (`tests.support.seed_users`, the store's own
-item shape): moto copies the whole table for every transaction, so creating them one POST at a
-time would make these tests slow without testing anything more; the user lifecycle over HTTP is
-covered by the users' integration tests.
+item shape): moto copies the whole table (with its stream records) for every transaction, so
+creating them one POST at a time would make these tests slow without testing anything more; the
+user lifecycle over HTTP is covered by the users' integration tests.
 """
 
 from __future__ import annotations
@@ -53,10 +53,9 @@ def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
 @pytest.fixture
 def seed(running: RunningGateway, fresh_tenant: ScimHttp) -> Callable[[str, int], list[str]]:
     """Seeds n users into the test's own tenant; returns their ids."""
-    tenant = fresh_tenant.base_url.rpartition("/")[2]
 
     def users(prefix: str, n: int) -> list[str]:
-        ids = seed_users(running.aws.table_name, tenant, n, prefix)
+        ids = seed_users(running.aws.table_name, tenant_of(fresh_tenant), n, prefix)
         # Seeded as the API would have created them: readable over HTTP.
         assert fresh_tenant.get(f"/Users/{ids[0]}").status == 200
         return ids
@@ -64,14 +63,8 @@ def seed(running: RunningGateway, fresh_tenant: ScimHttp) -> Callable[[str, int]
     return users
 
 
-def create_group(scim: ScimHttp, name: str, members: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": name}
-    if members:
-        body["members"] = [{"value": m} for m in members]
-    created = scim.post("/Groups", body)
-    assert created.status == 201, created.text
-    group: dict[str, Any] = created.json
-    return group
+def tenant_of(scim: ScimHttp) -> str:
+    return scim.base_url.rpartition("/")[2]
 
 
 def add_members(user_ids: list[str]) -> dict[str, Any]:

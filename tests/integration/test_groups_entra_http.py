@@ -18,10 +18,12 @@ replaced by the ids of users created first over HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from scimctl.gateway import RunningGateway
 from tests.integration.conftest import (
     LIST_RESPONSE,
     USER_SCHEMA,
@@ -30,6 +32,7 @@ from tests.integration.conftest import (
     assert_scim_error,
     assert_scim_json,
 )
+from tests.integration.test_groups_concurrency_http import drop_tenant_resources, tenant_of
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +92,13 @@ def entra_remove_member_by_filter(user_id: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+@pytest.fixture(autouse=True)
+def _drop_afterwards(running: RunningGateway, fresh_tenant: ScimHttp) -> Iterator[None]:
+    """Each test's tenant is emptied afterwards: later transactions copy smaller tables (moto)."""
+    yield
+    drop_tenant_resources(running, tenant_of(fresh_tenant))
+
+
 def groups(suffix: str = "") -> str:
     """The Groups URL as Entra builds it: the flag stays on the Tenant URL's query."""
     return f"/Groups{suffix}?{FLAG}"

@@ -7,6 +7,7 @@ item holds only the group's own attributes. Reads that do not want `members` (En
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 from core.errors import InvalidValue
 from core.groups.member_plan import MemberPlan, MemberRef, member_refs, plan
 from core.patch import apply_patch
+from core.profile_rules import require_groups
+from core.query.listing import ListResult
+from core.query.request import SearchRequest
 from core.representation import check_if_match, location
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
@@ -51,7 +55,8 @@ class GroupService(ResourceService):
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, caller: Caller, body: Any) -> GroupView:
-        doc = normalize_resource(body, self.schemas, mode="create")
+        require_groups(caller.profile)
+        doc = normalize_resource(body, self.schemas_for(caller), mode="create")
         refs = member_refs(doc.pop("members", []))
         group = self.new_resource(caller, doc)
         members = self._resolve(caller, refs, group.id)
@@ -74,9 +79,10 @@ class GroupService(ResourceService):
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
+        require_groups(caller.profile)
         existing = self.get(caller, group_id)
         check_if_match(if_match, existing.version)
-        first = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
+        first = normalize_resource(body, self.schemas_for(caller), mode="replace", existing=existing.document)
         current = self._members.members(caller.tenant_id, group_id, limit=MAX_INLINE_MEMBERS + 1)
         if len(current) > MAX_INLINE_MEMBERS and "members" not in first:
             raise InvalidValue(
@@ -88,7 +94,9 @@ class GroupService(ResourceService):
         to_add, to_remove = self._member_changes(caller, group_id, wanted, current)
 
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            doc = normalize_resource(body, self.schemas, mode="replace", existing=existing.document)
+            doc = normalize_resource(
+                body, self.schemas_for(caller), mode="replace", existing=existing.document
+            )
             doc.pop("members", None)
             return doc, None
 
@@ -100,10 +108,11 @@ class GroupService(ResourceService):
     def patch(
         self, caller: Caller, group_id: str, body: Mapping[str, Any], if_match: str | None
     ) -> StoredResource:
-        group_patch = plan(body, self.schemas)
+        require_groups(caller.profile)
+        group_patch = plan(body, self.schemas_for(caller))
         before = after = self.get(caller, group_id)
         check_if_match(if_match, before.version)
-        changes: tuple[list[Member], list[Member]] = ([], [])
+        changes: tuple[builtins.list[Member], builtins.list[Member]] = ([], [])
         if not group_patch.members.empty:
             # Validated before anything is written: an unknown member leaves the group untouched.
             changes = self._member_changes(caller, group_id, group_patch.members, None)
@@ -111,9 +120,9 @@ class GroupService(ResourceService):
             attribute_patch = group_patch.attribute_patch
 
             def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-                result = apply_patch(existing.document, attribute_patch, self.schemas)
+                result = apply_patch(existing.document, attribute_patch, self.schemas_for(caller))
                 doc = normalize_resource(
-                    result.resource, self.schemas, mode="replace", existing=existing.document
+                    result.resource, self.schemas_for(caller), mode="replace", existing=existing.document
                 )
                 doc.pop("members", None)
                 return doc, None
@@ -123,6 +132,14 @@ class GroupService(ResourceService):
         self._after_rename(caller, before, after)
         return self.get(caller, group_id) if after is not before or wrote_members else after
 
+    def get(self, caller: Caller, resource_id: str) -> StoredResource:
+        require_groups(caller.profile)
+        return super().get(caller, resource_id)
+
+    def list(self, caller: Caller, request: SearchRequest) -> ListResult:
+        require_groups(caller.profile)
+        return super().list(caller, request)
+
     def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
         group = super().delete(caller, resource_id, if_match)
         self._members.delete_all_of_group(caller.tenant_id, resource_id)
@@ -130,8 +147,8 @@ class GroupService(ResourceService):
 
     # -- members -----------------------------------------------------------------------------
     def _member_changes(
-        self, caller: Caller, group_id: str, wanted: MemberPlan, current: list[Member] | None
-    ) -> tuple[list[Member], list[Member]]:
+        self, caller: Caller, group_id: str, wanted: MemberPlan, current: builtins.list[Member] | None
+    ) -> tuple[builtins.list[Member], builtins.list[Member]]:
         """(members to add, members to remove) for `wanted`; raises if any new member is unknown."""
         tenant = caller.tenant_id
         if (wanted.replace_all is not None or wanted.filtered_removals) and current is None:
@@ -153,7 +170,7 @@ class GroupService(ResourceService):
         return self._resolve(caller, to_add, group_id), to_remove
 
     def _write_members(
-        self, caller: Caller, group: StoredResource, add: list[Member], remove: list[Member]
+        self, caller: Caller, group: StoredResource, add: builtins.list[Member], remove: builtins.list[Member]
     ) -> bool:
         if not add and not remove:
             return False
@@ -162,13 +179,15 @@ class GroupService(ResourceService):
         )
         return True
 
-    def _known(self, tenant: str, group_id: str, ids: set[str], current: list[Member] | None) -> list[Member]:
+    def _known(
+        self, tenant: str, group_id: str, ids: set[str], current: builtins.list[Member] | None
+    ) -> builtins.list[Member]:
         """The members among `ids` (removing a non-member is a no-op, not an error)."""
         if current is not None:
             return [m for m in current if m.member_id in ids]
         return self._members.present(tenant, group_id, sorted(ids))
 
-    def _resolve(self, caller: Caller, refs: Sequence[MemberRef], group_id: str) -> list[Member]:
+    def _resolve(self, caller: Caller, refs: Sequence[MemberRef], group_id: str) -> builtins.list[Member]:
         """Every member must be a User or Group of this tenant; otherwise nothing changes (400)."""
         if any(r.value == group_id for r in refs):
             raise InvalidValue("A group cannot be a member of itself.")

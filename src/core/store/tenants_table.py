@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from core.errors import Conflict, NotFound, ServiceUnavailable
+from core.profiles import PRESETS, Profile
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.keys import TENANT_INDEX, TENANT_INDEX_PK, TENANT_SK, TOKEN_SK_PREFIX, tenant_pk, token_sk
 from core.tenants import Tenant, TenantStatus
@@ -45,6 +46,8 @@ def tenant_to_item(tenant: Tenant) -> Item:
         "displayName": {"S": tenant.display_name},
         "status": {"S": tenant.status.value},
         "createdAt": {"S": _ts(tenant.created_at)},
+        "profile": {"S": tenant.profile.to_json()},
+        "profileVersion": {"N": str(tenant.profile_version)},
     }
 
 
@@ -56,6 +59,8 @@ def item_to_tenant(item: dict[str, Any]) -> Tenant:
         display_name=item["displayName"]["S"],
         status=TenantStatus(item["status"]["S"]),
         created_at=created,
+        profile=Profile.from_json(item["profile"]["S"]) if "profile" in item else PRESETS["default"],
+        profile_version=int(item.get("profileVersion", {}).get("N", "1")),
     )
 
 
@@ -138,6 +143,29 @@ class TenantTable:
             if "LastEvaluatedKey" not in out:
                 return tenants
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def set_profile(self, tenant_id: str, profile: Profile, expected_version: int) -> None:
+        """Replace the tenant's profile; conditional on the version read, so edits never cross."""
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
+                    UpdateExpression="SET profile = :p, profileVersion = :next",
+                    ConditionExpression="attribute_exists(PK) AND "
+                    "(attribute_not_exists(profileVersion) OR profileVersion = :v)",
+                    ExpressionAttributeValues={
+                        ":p": {"S": profile.to_json()},
+                        ":v": {"N": str(expected_version)},
+                        ":next": {"N": str(expected_version + 1)},
+                    },
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Conflict(
+                    f"the profile of tenant {tenant_id!r} changed meanwhile; read it again"
+                ) from exc
+            raise
 
     def set_tenant_status(self, tenant_id: str, status: TenantStatus) -> None:
         try:
