@@ -38,6 +38,7 @@ for key, value in {
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
 
+from core.profiles import Profile  # noqa: E402
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
 from handlers import authorizer, aws_clients, bulk, groups, resources, settings, users  # noqa: E402
@@ -106,8 +107,9 @@ class ScimClient:
         ("/.search", "/scim/v2/{tenant}/.search"),
     )
 
-    def __init__(self, tenant: str = "demo") -> None:
+    def __init__(self, tenant: str = "demo", profile: Profile | None = None) -> None:
         self.tenant = tenant
+        self.profile = profile  # what the authorizer would put in the context for this tenant
 
     def __call__(
         self,
@@ -120,6 +122,8 @@ class ScimClient:
     ) -> ScimResponse:
         resource, params = self._route(path)
         event = proxy_event(method, resource, params, body=body, query=query, headers=headers)
+        if self.profile is not None:
+            event["requestContext"]["authorizer"]["profile"] = self.profile.to_json()
         handler = self._handler(resource)
         result = handler(event, FakeContext("resources"))
         text = result.get("body") or ""

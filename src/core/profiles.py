@@ -182,7 +182,12 @@ def _narrow(schema: Schema, kept: set[str] | None, required: set[str], roles: bo
             for sub in attr.sub_attributes
             if kept is None or qualified in kept or f"{qualified}.{sub.name.lower()}" in kept
         )
-        attributes.append(replace(attr, required=attr.required or qualified in required, sub_attributes=subs))
+        # A required sub-attribute (name.givenName) makes its parent required too: otherwise a body
+        # without "name" at all would pass.
+        needed = (
+            attr.required or qualified in required or any(r.startswith(qualified + ".") for r in required)
+        )
+        attributes.append(replace(attr, required=needed, sub_attributes=subs))
     return replace(schema, attributes=tuple(attributes))
 
 

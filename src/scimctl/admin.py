@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.errors import NotFound
+from core.profiles import PRESETS, Profile
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus, is_valid_tenant_id
@@ -36,13 +37,20 @@ class Admin:
         self._flush = flush_authorizer_cache
         self._now = now
 
-    def create_tenant(self, tenant_id: str, display_name: str | None = None) -> Tenant:
+    def create_tenant(
+        self, tenant_id: str, display_name: str | None = None, profile: Profile | None = None
+    ) -> Tenant:
         if not is_valid_tenant_id(tenant_id):
             raise AdminError(
                 f"invalid tenant id {tenant_id!r}: use 2-32 lowercase letters, digits and single inner "
                 "hyphens (e.g. 'acme' or 'acme-eu')"
             )
-        tenant = Tenant(tenant_id=tenant_id, display_name=display_name or tenant_id, created_at=self._now())
+        tenant = Tenant(
+            tenant_id=tenant_id,
+            display_name=display_name or tenant_id,
+            created_at=self._now(),
+            profile=profile or PRESETS["default"],
+        )
         # Secret first: a tenant row without its secret could never authenticate anyone.
         self._hashes.create_secret(tenant_id, tags={"scim:tenant": tenant_id})
         self._table.create_tenant(tenant)
@@ -62,6 +70,13 @@ class Admin:
         self._table.set_tenant_status(tenant_id, status)
         if status is TenantStatus.DISABLED:
             self._flush_cache()
+        return self.require_tenant(tenant_id)
+
+    def set_profile(self, tenant_id: str, profile: Profile) -> Tenant:
+        """Replace a tenant's profile; effective at once (the authorizer cache is flushed)."""
+        tenant = self.require_tenant(tenant_id)
+        self._table.set_profile(tenant_id, profile, tenant.profile_version)
+        self._flush_cache()
         return self.require_tenant(tenant_id)
 
     def issue_token(self, tenant_id: str, name: str, expires_in: timedelta | None = None) -> IssuedToken:

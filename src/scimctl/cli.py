@@ -18,7 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.errors import ScimError
+from core.profiles import PRESETS, Profile, preset
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus
@@ -57,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant")
     create.add_argument("tenant_id")
     create.add_argument("--name", help="display name (default: the tenant id)")
+    create.add_argument("--preset", default="default", help=f"profile preset: {', '.join(sorted(PRESETS))}")
+    create.add_argument("--audience", choices=["users", "advocates"], help="oktopost only: which tenant URL")
     tenant.add_parser("list", help="list tenants")
+    profile = tenant.add_parser("profile", help="show or replace a tenant's profile (JSON or YAML)")
+    profile.add_argument("tenant_id")
+    profile.add_argument(
+        "--set", dest="profile_file", type=Path, help="replace it with this file ('-' reads stdin)"
+    )
+    profile.add_argument("--preset", dest="profile_preset", help="replace it with a preset")
+    profile.add_argument("--format", choices=["json", "yaml"], default="json")
     for action in ("show", "disable", "enable"):
         tenant.add_parser(action).add_argument("tenant_id")
 
@@ -94,6 +106,7 @@ def tenant_view(tenant: Tenant, target: StackTarget) -> dict[str, Any]:
         "tenant": tenant.tenant_id,
         "name": tenant.display_name,
         "status": tenant.status.value,
+        "preset": tenant.profile.preset,
         "created": tenant.created_at.isoformat(),
         "tenantUrl": target.tenant_url(tenant.tenant_id),
     }
@@ -119,9 +132,53 @@ def emit(rows: list[dict[str, Any]] | dict[str, Any], as_json: bool) -> None:
         print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
 
 
+def load_profile(path: Path) -> Profile:
+    """A profile from a JSON or YAML file, with errors an operator can act on."""
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") else _yaml_load(text)
+        return Profile.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise AdminError(f"invalid profile: {exc}") from exc
+
+
+def _yaml_load(text: str) -> Any:
+    import yaml  # noqa: PLC0415 - only for YAML profiles
+
+    return yaml.safe_load(text)
+
+
+def show_profile(profile: Profile, fmt: str) -> None:
+    data = profile.model_dump(mode="json")
+    if fmt == "yaml":
+        import yaml  # noqa: PLC0415 - only for YAML output
+
+        print(yaml.safe_dump(data, sort_keys=False), end="")
+    else:
+        print(json.dumps(data, indent=2))
+
+
+def run_profile(args: argparse.Namespace, admin: Admin) -> None:
+    if args.profile_file is not None or args.profile_preset is not None:
+        try:
+            new = load_profile(args.profile_file) if args.profile_file else preset(args.profile_preset)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from exc
+        tenant = admin.set_profile(args.tenant_id, new)
+    else:
+        tenant = admin.require_tenant(args.tenant_id)
+    show_profile(tenant.profile, args.format)
+
+
 def run_tenant(args: argparse.Namespace, admin: Admin, target: StackTarget) -> None:
     if args.action == "create":
-        emit(tenant_view(admin.create_tenant(args.tenant_id, args.name), target), args.json)
+        try:
+            chosen = preset(args.preset, args.audience)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from exc
+        emit(tenant_view(admin.create_tenant(args.tenant_id, args.name, chosen), target), args.json)
+    elif args.action == "profile":
+        run_profile(args, admin)
     elif args.action == "list":
         emit([tenant_view(t, target) for t in admin.list_tenants()], args.json)
     elif args.action == "show":

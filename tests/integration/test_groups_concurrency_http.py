@@ -1,10 +1,10 @@
 """Concurrent membership changes to one group over real HTTP (docs/scim.md "Groups and membership").
 
-Entra sends up to five requests in parallel during an initial sync, and splits a large group's
-members over several "Update Group [Add Members]" PATCHes (Microsoft, "Tutorial: Develop and plan
-provisioning for a SCIM endpoint in Microsoft Entra ID"); Okta pushes membership changes while
-imports run. Members are stored one item per (group, member), so no interleaving may lose or
-resurrect a member. Threads released together by a barrier send the requests; what is asserted
+Entra sends up to five requests in parallel during an initial sync, a group's members spread
+over several "Update Group [Add Members]" PATCHes (the body of Microsoft's "Tutorial: Develop
+and plan provisioning for a SCIM endpoint in Microsoft Entra ID"); Okta pushes membership changes
+while other requests run. Members are stored one item per (group, member), so no interleaving
+may lose or resurrect a member. Threads released together by a barrier send the requests; what is asserted
 is what any interleaving must give (every member change kept, the serial result), never timing.
 
 The member users are written straight to the table (`tests.support.seed_users`, the store's own
@@ -65,6 +65,16 @@ def seed(running: RunningGateway, fresh_tenant: ScimHttp) -> Callable[[str, int]
 
 def tenant_of(scim: ScimHttp) -> str:
     return scim.base_url.rpartition("/")[2]
+
+
+def create_group(scim: ScimHttp, name: str, members: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": name}
+    if members:
+        body["members"] = [{"value": m} for m in members]
+    created = scim.post("/Groups", body)
+    assert created.status == 201, created.text
+    group: dict[str, Any] = created.json
+    return group
 
 
 def add_members(user_ids: list[str]) -> dict[str, Any]:

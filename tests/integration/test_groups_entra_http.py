@@ -18,12 +18,10 @@ replaced by the ids of users created first over HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from scimctl.gateway import RunningGateway
 from tests.integration.conftest import (
     LIST_RESPONSE,
     USER_SCHEMA,
@@ -32,7 +30,6 @@ from tests.integration.conftest import (
     assert_scim_error,
     assert_scim_json,
 )
-from tests.integration.test_groups_concurrency_http import drop_tenant_resources, tenant_of
 
 pytestmark = pytest.mark.integration
 
@@ -92,13 +89,6 @@ def entra_remove_member_by_filter(user_id: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------- helpers
-@pytest.fixture(autouse=True)
-def _drop_afterwards(running: RunningGateway, fresh_tenant: ScimHttp) -> Iterator[None]:
-    """Each test's tenant is emptied afterwards: later transactions copy smaller tables (moto)."""
-    yield
-    drop_tenant_resources(running, tenant_of(fresh_tenant))
-
-
 def groups(suffix: str = "") -> str:
     """The Groups URL as Entra builds it: the flag stays on the Tenant URL's query."""
     return f"/Groups{suffix}?{FLAG}"
@@ -200,12 +190,6 @@ def test_get_group_by_display_name_excludes_members(fresh_tenant: ScimHttp) -> N
     # Case-insensitive, as displayName's caseExact is false (RFC 7643 §4.2).
     assert by_display_name(fresh_tenant, "DISPLAYNAME").json["totalResults"] == 1
     assert by_display_name(fresh_tenant, "otherName").json["totalResults"] == 0
-
-
-def test_create_of_an_existing_display_name_is_409(fresh_tenant: ScimHttp) -> None:
-    create_entra_group(fresh_tenant)
-    again = fresh_tenant.post(groups(), {**ENTRA_CREATE_GROUP, "externalId": "another"})
-    assert_scim_error(again, 409, "uniqueness")
 
 
 # ---------------------------------------------------------------------------------------- update

@@ -41,6 +41,7 @@ def test_tenant_lifecycle(run: Any) -> None:
         "tenant": "acme",
         "name": "Acme Corp",
         "status": "active",
+        "preset": "default",
         "created": created["created"],
         "tenantUrl": "https://api.example.com/v1/scim/v2/acme",
     }
@@ -138,3 +139,47 @@ def test_local_state_file_is_required_for_local_target(tmp_path: Path) -> None:
     target = from_state_file(state)
     assert target.endpoint_url == "http://127.0.0.1:8001"
     assert target.tenant_url("demo") == "http://127.0.0.1:8000/v1/scim/v2/demo"
+
+
+def test_tenant_create_with_preset_and_profile_show_edit(
+    run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, created, _ = run("tenant", "create", "okto", "--preset", "oktopost", "--audience", "advocates")
+    assert (code, created["preset"]) == (0, "oktopost")
+    assert cli.main(["tenant", "profile", "okto"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["username_equals_email"], shown["audience"], shown["groups_enabled"]) == (
+        True,
+        "advocates",
+        False,
+    )
+    edited = tmp_path / "profile.yaml"
+    edited.write_text(
+        "preset: custom\ngroups_enabled: true\nroles:\n  allowed: [Admin, Member]\n  default: Member\n"
+    )
+    assert cli.main(["tenant", "profile", "okto", "--set", str(edited), "--format", "yaml"]) == 0
+    assert "groups_enabled: true" in capsys.readouterr().out
+    assert cli.main(["tenant", "profile", "okto", "--preset", "poggio"]) == 0
+    assert json.loads(capsys.readouterr().out)["preset"] == "poggio"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["tenant", "create", "x1", "--preset", "nope"], "unknown preset"),
+        (["tenant", "create", "x2", "--preset", "loopio", "--audience", "users"], "oktopost preset only"),
+    ],
+)
+def test_bad_presets_are_refused_clearly(run: Any, argv: list[str], message: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2
+    assert message in err
+
+
+def test_invalid_profile_file_is_refused_clearly(run: Any, tmp_path: Path) -> None:
+    run("tenant", "create", "acme")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"roles": {"allowed": ["Admin"], "default": "Owner"}}')
+    code, _, err = run("tenant", "profile", "acme", "--set", str(bad))
+    assert code == 2
+    assert "default role 'Owner' is not one of the allowed roles" in err
