@@ -487,6 +487,8 @@ def search_all(
     first = _search_type(caller, users, request, expr, start_index=request.start_index, count=request.count)
     after = max(1, request.start_index - first.total)
     rest = max(0, request.count - len(first.resources))
+    if not caller.profile.groups_enabled:  # a groups-off tenant has only Users to search
+        return RootSearchResult(first, ListResult([], 0, after), request.start_index)
     second = _search_type(caller, groups, request, expr, start_index=after, count=rest)
     return RootSearchResult(first, second, request.start_index)
 

@@ -72,7 +72,12 @@ class ResourceService:
         """The resource type's schemas as the caller's tenant profile narrows them."""
         if caller.profile is PRESETS["default"]:
             return self.schemas
-        return capabilities_for(caller.profile, self.capabilities).schemas_for(self.resource_type)
+        # A resource type the profile turns off keeps its default schemas (projections need them);
+        # the service itself refuses its operations.
+        return (
+            capabilities_for(caller.profile, self.capabilities).schemas_for(self.resource_type)
+            or self.schemas
+        )
 
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         return self.table.require(caller.tenant_id, self.kind, resource_id)

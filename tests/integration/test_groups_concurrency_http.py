@@ -183,5 +183,7 @@ def test_an_unknown_member_fails_only_its_own_request(
     for response in responses:
         assert_204(response)
     assert member_ids(fresh_tenant, group["id"]) == sorted(users[:8])
+    # The refused request wrote nothing: 1 at create, then the 4 accepted writes.
+    assert fresh_tenant.get(url).headers["etag"] == 'W/"5"'
     for user_id in users[8:]:
         assert not fresh_tenant.get(f"/Users/{user_id}").json.get("groups")

@@ -163,3 +163,11 @@ def test_profile_validation() -> None:
         Profile(kept_attributes=("shoeSize",))
     with pytest.raises(ValueError, match="unknown preset"):
         preset("nope")
+
+
+def test_root_search_of_groups_off_tenant_returns_users_only(aws: None) -> None:
+    scim = client(aws, "poggio")
+    scim("POST", "/Users", {"schemas": [USER], "userName": "s@example.com"})
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName sw "s"'}
+    found = scim("POST", "/.search", body)
+    assert (found.status, found.body["totalResults"]) == (200, 1)
