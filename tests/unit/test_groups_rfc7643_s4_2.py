@@ -278,3 +278,12 @@ def test_member_display_is_kept_as_sent(scim: ScimClient) -> None:
     scim("PATCH", f"/Groups/{group['id']}", body)
     (member,) = scim("GET", f"/Groups/{group['id']}").body["members"]
     assert (member["value"], member["display"], member["type"]) == (user, "Isaac Brock", "User")
+
+
+def test_adding_an_existing_member_keeps_the_version(scim: ScimClient) -> None:
+    """Entra re-sends adds it is unsure about: nothing changes, so no new version (and no event)."""
+    (user,) = new_users(scim, 1)
+    group = new_group(scim, members=[user])
+    again = ops({"op": "Add", "path": "members", "value": [{"$ref": None, "value": user}]})
+    response = scim("PATCH", f"/Groups/{group['id']}", again)
+    assert (response.status, response.headers["etag"]) == (204, group["meta"]["version"])

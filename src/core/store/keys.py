@@ -11,6 +11,7 @@
 | membership | ``T#<t>#GROUP#<g>#M`` | ``<member id>`` | ``T#<t>#MEMBER#<m>`` / ``<g>`` |  |
 | nested counter | ``T#<t>`` | ``COUNT#NESTED`` |  |  |
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
+| audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -80,3 +81,13 @@ def tombstones_pk(tenant_id: str) -> str:
 
 def bookmarks_pk(tenant_id: str) -> str:
     return f"{tenant_pk(tenant_id)}#PAGE"
+
+
+def audit_pk(tenant_id: str) -> str:
+    """A tenant's audit trail, in time order (``scimctl audit``)."""
+    return f"{tenant_pk(tenant_id)}#AUDIT"
+
+
+def audit_resource_pk(tenant_id: str, resource_id: str) -> str:
+    """GSI1 partition of one resource's audit records (``scimctl audit --user ID``)."""
+    return f"{audit_pk(tenant_id)}#{resource_id}"

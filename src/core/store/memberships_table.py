@@ -126,40 +126,42 @@ class MembershipTable:
         concurrent delete of the group cannot leave member items behind). A removal is a delete
         plus a tombstone that records who removed whom, kept together in one transaction.
         """
-        steps: list[list[Any]] = [[self._put(tenant_id, group_id, group_display, m, actor)] for m in add]
-        steps += [self._removal(tenant_id, group_id, m, actor) for m in remove]
-        if not steps:
-            return
-        nested = sum(1 for m in add if m.member_type == "Group") - sum(
-            1 for m in remove if m.member_type == "Group"
-        )
-        for index, chunk in enumerate(_packed(steps, CHUNK - 2)):
-            extra = [self._bump(tenant_id, group_id, actor)]
-            if index == 0 and nested:
-                extra.append(self.nested_update(tenant_id, nested))
-            self._transact(chunk, extra)
+        steps = [
+            _Step([self._put(tenant_id, group_id, group_display, m, actor, new_only=True)], m) for m in add
+        ]
+        steps += [_Step(self._removal(tenant_id, group_id, m, actor), m, removal=True) for m in remove]
+        for chunk in _packed(steps, CHUNK - 2):
+            self._transact(tenant_id, group_id, actor, chunk)
 
-    def _transact(self, chunk: list[Any], extra: list[Any]) -> None:
-        """One membership transaction. A member removed concurrently by another request (its
-        conditional delete fails) is dropped and the rest retried; a deleted group is NotFound."""
+    def _transact(self, tenant_id: str, group_id: str, actor: Actor, steps: list[_Step]) -> None:
+        """One membership transaction, plus the group's version bump (and the nested counter).
+
+        Adding an existing member or removing an absent one is a no-op: its conditional write
+        fails, the step is dropped and the rest retried, and a request whose every step is a
+        no-op writes nothing (no new version, no event). A deleted group is NotFound.
+        """
         for _ in range(3):
+            if not steps:
+                return
+            items = [item for step in steps for item in step.items]
+            extra = [self._bump(tenant_id, group_id, actor)]
+            nested = sum(step.nested_delta for step in steps)
+            if nested:
+                extra.append(self.nested_update(tenant_id, nested))
             try:
                 with unavailable_on_outage("DynamoDB"):
-                    self._db.transact_write_items(TransactItems=chunk + extra)
+                    self._db.transact_write_items(TransactItems=items + extra)
                 return
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 codes = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
-                if any(code == "ConditionalCheckFailed" for code in codes[len(chunk) :]):
+                if "ConditionalCheckFailed" in codes[len(items) : len(items) + 1]:
                     raise NotFound("Group not found.") from exc
-                gone = {i for i, code in enumerate(codes[: len(chunk)]) if code == "ConditionalCheckFailed"}
-                if not gone:
+                failed = {i for i, code in enumerate(codes[: len(items)]) if code == "ConditionalCheckFailed"}
+                if not failed:
                     raise ServiceUnavailable("DynamoDB is busy; retry the request.") from exc
-                # Drop each failed delete together with its tombstone (the item that follows it).
-                chunk = [item for i, item in enumerate(chunk) if i not in gone and i - 1 not in gone]
-                if not chunk:
-                    return
+                steps = _without_failed(steps, failed)
         raise ServiceUnavailable("The group's members are changing concurrently; retry the request.")
 
     def delete_all_of_group(self, tenant_id: str, group_id: str) -> list[Member]:
@@ -222,7 +224,14 @@ class MembershipTable:
         return [self._put(tenant_id, group_id, display, m, actor)["Put"]["Item"] for m in members]
 
     def _put(
-        self, tenant_id: str, group_id: str, display: str, member: Member, actor: Actor
+        self,
+        tenant_id: str,
+        group_id: str,
+        display: str,
+        member: Member,
+        actor: Actor,
+        *,
+        new_only: bool = False,
     ) -> dict[str, Any]:
         item = self._item(tenant_id, group_id, display, member)
         item |= {
@@ -230,7 +239,10 @@ class MembershipTable:
             "tokenId": {"S": actor.token_id},
             "at": {"S": actor.at},
         }
-        return {"Put": {"TableName": self._table, "Item": item}}
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if new_only:  # an existing member stays as it is: no write, no new version, no event
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        return {"Put": put}
 
     def _removal(self, tenant_id: str, group_id: str, member: Member, actor: Actor) -> list[Any]:
         key = {"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": member.member_id}}
@@ -320,16 +332,43 @@ def _member(item: dict[str, Any]) -> Member:
     return Member(item["memberId"]["S"], item["memberType"]["S"], display)
 
 
-def _packed(steps: Sequence[list[Any]], size: int) -> Iterator[list[Any]]:
-    """Group transaction items in chunks of at most `size`, never splitting one step."""
-    chunk: list[Any] = []
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """The transaction items of one member's change (a put, or a delete and its tombstone)."""
+
+    items: list[Any]
+    member: Member
+    removal: bool = False
+
+    @property
+    def nested_delta(self) -> int:
+        if self.member.member_type != "Group":
+            return 0
+        return -1 if self.removal else 1
+
+
+def _packed(steps: Sequence[_Step], size: int) -> Iterator[list[_Step]]:
+    """Group steps in chunks of at most `size` transaction items, never splitting a step."""
+    chunk: list[_Step] = []
+    count = 0
     for step in steps:
-        if len(chunk) + len(step) > size:
+        if count + len(step.items) > size and chunk:
             yield chunk
-            chunk = []
-        chunk.extend(step)
+            chunk, count = [], 0
+        chunk.append(step)
+        count += len(step.items)
     if chunk:
         yield chunk
+
+
+def _without_failed(steps: list[_Step], failed_items: set[int]) -> list[_Step]:
+    kept: list[_Step] = []
+    offset = 0
+    for step in steps:
+        if not failed_items & set(range(offset, offset + len(step.items))):
+            kept.append(step)
+        offset += len(step.items)
+    return kept
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

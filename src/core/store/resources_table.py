@@ -148,6 +148,11 @@ def _from_item(item: dict[str, Any]) -> StoredResource:
     )
 
 
+def stored_resource(item: dict[str, Any]) -> StoredResource:
+    """The resource a user or group item holds; also reads a stream image of one (core.events)."""
+    return _from_item(item)
+
+
 def guard_item(res: StoredResource) -> dict[str, Any]:
     return {
         "PK": {"S": name_guard_pk(res.tenant_id, res.kind, res.name_key)},
