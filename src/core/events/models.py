@@ -1,0 +1,203 @@
+"""Provisioning events: one pydantic model per EventBridge detail-type, the `Detail` of each event.
+
+Every event carries the same envelope fields (`ProvisioningEvent`): the schema `version`, a stable
+`idempotencyKey` (the same stream record always gives the same key, so consumers can drop
+duplicates of an at-least-once delivery), the tenant, the resource, when and by which request and
+token (the actor; a token id, never a token) it changed, and the names of the attributes that
+changed. Lifecycle events of users and groups add `resource`, the full new representation as
+SCIM JSON (RFC 7643, with `meta`), never `password`. Membership events add `group` and `member`
+references instead: a group of 100,000 members has no representation that fits in an event.
+
+The JSON Schemas under docs/events/ are generated from these models (`json_schemas`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+SCHEMA_VERSION: Final = 1
+JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        # Fields with a default (version, resourceType) are always in the JSON: the schema says so.
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class ScimMeta(_Model):
+    """RFC 7643 §3.1 `meta`: `version` is the resource's ETag; it grows with every change."""
+
+    resource_type: Literal["User", "Group"]
+    created: str
+    last_modified: str
+    location: str
+    version: str
+
+
+class ScimResource(BaseModel):
+    """A User or Group as SCIM JSON, exactly as ``GET /Users/{id}`` (or ``/Groups/{id}``) returns
+    it without ``groups``/``members``; every attribute the tenant stores is kept."""
+
+    # The attributes depend on the tenant's profile and schema extensions: open-ended, except
+    # that a password (writeOnly, RFC 7643 §4.1.1) is never there.
+    model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra={"not": {"required": ["password"]}})
+
+    schemas: list[str] = Field(min_length=1)
+    id: str
+    meta: ScimMeta
+
+
+class ProvisioningEvent(_Model):
+    """The fields every detail-type shares."""
+
+    detail_type: ClassVar[str]
+
+    version: Literal[1] = Field(SCHEMA_VERSION, description="Version of this detail's schema.")
+    idempotency_key: str = Field(
+        pattern="^[0-9a-f]{64}$",
+        description="Stable per change: a redelivered or replayed event has the same key. Dedupe on it.",
+    )
+    tenant_id: str = Field(description="The tenant (the last segment of its Tenant URL).")
+    resource_type: Literal["User", "Group"]
+    resource_id: str = Field(description="The SCIM id of the user or group that changed.")
+    occurred_at: str = Field(description="When the change was written (ISO 8601, UTC).")
+    request_id: str = Field(description="The API Gateway request id of the SCIM request that caused it.")
+    token_id: str = Field(description="The id of the bearer token that made the request (never the token).")
+    changed_attributes: list[str] = Field(
+        description="Attribute names that changed (extension attributes fully qualified)."
+    )
+
+
+class ResourceEvent(ProvisioningEvent):
+    resource: ScimResource = Field(description="The full new (for deletions: the final) representation.")
+
+
+class UserEvent(ResourceEvent):
+    resource_type: Literal["User"] = "User"
+
+
+class GroupEvent(ResourceEvent):
+    resource_type: Literal["Group"] = "Group"
+
+
+class UserCreated(UserEvent):
+    detail_type = "scim.user.created"
+
+
+class UserUpdated(UserEvent):
+    detail_type = "scim.user.updated"
+
+
+class UserDeactivated(UserEvent):
+    """`active` went from true to false (and other attributes may have changed with it)."""
+
+    detail_type = "scim.user.deactivated"
+
+
+class UserReactivated(UserEvent):
+    """`active` went from false to true."""
+
+    detail_type = "scim.user.reactivated"
+
+
+class UserDeleted(UserEvent):
+    detail_type = "scim.user.deleted"
+
+
+class GroupCreated(GroupEvent):
+    """Members given at creation follow as `scim.group.member_added` events."""
+
+    detail_type = "scim.group.created"
+
+
+class GroupUpdated(GroupEvent):
+    detail_type = "scim.group.updated"
+
+
+class GroupDeleted(GroupEvent):
+    """The group's memberships end with it; no `member_removed` events are sent for them."""
+
+    detail_type = "scim.group.deleted"
+
+
+class GroupRef(_Model):
+    value: str = Field(description="The group's id.")
+    display: str | None = None
+    ref: str = Field(alias="$ref", description="The group's URI.")
+
+
+class MemberRef(_Model):
+    """RFC 7643 §4.2 `members` sub-attributes."""
+
+    value: str = Field(description="The member's id.")
+    type: Literal["User", "Group"]
+    display: str | None = None
+    ref: str = Field(alias="$ref", description="The member's URI.")
+
+
+class MemberEvent(ProvisioningEvent):
+    resource_type: Literal["Group"] = "Group"
+    group: GroupRef
+    member: MemberRef
+
+
+class GroupMemberAdded(MemberEvent):
+    detail_type = "scim.group.member_added"
+
+
+class GroupMemberRemoved(MemberEvent):
+    """A member removed from a group that still exists (deleting the user or group is enough to
+    end its memberships: `scim.user.deleted` / `scim.group.deleted` cover those)."""
+
+    detail_type = "scim.group.member_removed"
+
+
+EVENT_TYPES: Final[tuple[type[ProvisioningEvent], ...]] = (
+    UserCreated,
+    UserUpdated,
+    UserDeactivated,
+    UserReactivated,
+    UserDeleted,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    GroupMemberAdded,
+    GroupMemberRemoved,
+)
+BY_DETAIL_TYPE: Final[dict[str, type[ProvisioningEvent]]] = {t.detail_type: t for t in EVENT_TYPES}
+
+
+def detail_json(event: ProvisioningEvent) -> str:
+    """The event's `Detail` as EventBridge carries it: compact JSON, SCIM spelling, no nulls."""
+    return event.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def parse_detail(detail_type: str, detail: str | dict[str, Any]) -> ProvisioningEvent:
+    """A consumer's (or a test's) reading of one event; raises KeyError for an unknown type."""
+    model = BY_DETAIL_TYPE[detail_type]
+    return model.model_validate_json(detail) if isinstance(detail, str) else model.model_validate(detail)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema (draft 2020-12) per detail-type, keyed by detail-type (docs/events/)."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for model in EVENT_TYPES:
+        generated = model.model_json_schema(by_alias=True, mode="serialization")
+        schema: dict[str, Any] = {
+            "$schema": JSON_SCHEMA_DIALECT,
+            "$id": f"{model.detail_type}.json",
+            "title": model.detail_type,
+            "description": model.__doc__ or f"The Detail of a {model.detail_type} event.",
+        }
+        schema.update((k, v) for k, v in generated.items() if k not in schema)
+        schemas[model.detail_type] = schema
+    return schemas
