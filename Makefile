@@ -21,8 +21,8 @@ install: $(BIN)/.installed
 serve: install
 	$(BIN)/scimctl serve
 
-## Everything CI runs: lint, type check, template lint and build, every test.
-test: lint typecheck template-lint build unit
+## Everything CI runs: lint, type check, template lint and build, every test, coverage floor.
+test: lint typecheck template-lint build unit integration coverage
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -43,11 +43,15 @@ template-lint: install
 build: install
 	$(BIN)/sam build --parallel
 
+# Two runs (unit tests, then real HTTP against the local gateway), one coverage report.
 unit: install
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest --cov --cov-report= tests/unit
 
 integration: install
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest --cov --cov-append --cov-report= tests/integration
+
+coverage: install
+	$(BIN)/coverage report
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .scimctl
