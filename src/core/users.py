@@ -7,9 +7,10 @@ from typing import Any
 
 from core.passwords import hash_password
 from core.patch import apply_patch
+from core.patch.prune import prune_patch
 from core.profile_rules import apply_user_rules
 from core.profiles import DeleteBehavior
-from core.representation import location
+from core.representation import check_if_match, location
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
 from core.store.keys import Kind
@@ -48,8 +49,20 @@ class UserService(ResourceService):
     def patch(
         self, caller: Caller, user_id: str, body: Mapping[str, Any], if_match: str | None
     ) -> StoredResource:
+        schemas = self.schemas_for(caller)
+        # Attributes the tenant does not keep are ignored in PATCH as in POST/PUT (docs/scim.md).
+        pruned = (
+            prune_patch(body, schemas, self.schemas)
+            if caller.profile.unknown_attributes == "ignore"
+            else body
+        )
+        if pruned is None:
+            existing = self.get(caller, user_id)
+            check_if_match(if_match, existing.version)
+            return existing
+
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            result = apply_patch(existing.document, body, self.schemas_for(caller))
+            result = apply_patch(existing.document, pruned, schemas)
             doc = self._normalize(caller, result.resource, existing.document)
             return doc, doc.pop("password", None)
 

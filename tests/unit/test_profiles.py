@@ -171,3 +171,30 @@ def test_root_search_of_groups_off_tenant_returns_users_only(aws: None) -> None:
     body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName sw "s"'}
     found = scim("POST", "/.search", body)
     assert (found.status, found.body["totalResults"]) == (200, 1)
+
+
+def test_patch_of_attributes_the_profile_drops_is_ignored(aws: None) -> None:
+    """Entra updates by PATCH and names every mapped attribute; unkept ones are ignored, as on POST."""
+    scim = client(aws, "poggio")
+    uid = scim("POST", "/Users", {"schemas": [USER], "userName": "i@example.com", "displayName": "I"}).body[
+        "id"
+    ]
+    body = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "Replace", "path": "title", "value": "CTO"},
+            {
+                "op": "Add",
+                "value": {"nickName": "Ike", "displayName": "Ike E.", "urn:example:custom:shoeSize": "9"},
+            },
+        ],
+    }
+    patched = scim("PATCH", f"/Users/{uid}", body)
+    assert (patched.status, patched.body["displayName"]) == (200, "Ike E.")
+    assert "title" not in patched.body
+    assert "nickName" not in patched.body
+    only_dropped = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "title", "value": "CEO"}]}
+    unchanged = scim("PATCH", f"/Users/{uid}", only_dropped)
+    assert (unchanged.status, unchanged.body["meta"]["version"]) == (200, patched.body["meta"]["version"])
+    unknown = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "shoeSize", "value": "9"}]}
+    assert scim("PATCH", f"/Users/{uid}", unknown).body["scimType"] == "invalidPath"
