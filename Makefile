@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install serve test lint format typecheck template-lint build unit integration coverage bench clean
+.PHONY: install serve test lint format typecheck template-lint build unit integration coverage bench clean event-schemas
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -52,6 +52,10 @@ integration: install
 
 coverage: install
 	$(BIN)/coverage report
+
+## Regenerate docs/events/*.json from the event models (a test checks they are current).
+event-schemas: install
+	$(BIN)/python -m scimctl.event_schemas docs/events
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .scimctl

@@ -6,9 +6,11 @@ The environment is set before any handler module is imported, as Lambda would se
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,9 @@ for key, value in {
     "POWERTOOLS_METRICS_NAMESPACE": "ScimTest",
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_DEV": "0",
+    "EVENT_BUS_NAME": "scim-test-provisioning",
+    "EVENT_SOURCE": "scim.scim-test",
+    "SCIM_BASE_URL": "https://api.example.com/v1/scim/v2",
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
@@ -157,6 +162,23 @@ class ScimResponse:
 @pytest.fixture
 def scim(aws: None) -> ScimClient:
     return ScimClient("demo")
+
+
+@pytest.fixture
+def distinct_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give each ScimClient request its own request id and time, as API Gateway does (the base
+    event has one of each); audit records and events name the request that caused them."""
+    counter = itertools.count(1)
+    original = proxy_event
+
+    def event(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        built = original(*args, **kwargs)
+        n = next(counter)
+        built["requestContext"]["requestId"] = f"request-{n:04d}"
+        built["requestContext"]["requestTimeEpoch"] += n * 1000
+        return built
+
+    monkeypatch.setattr(sys.modules[__name__], "proxy_event", event)
 
 
 @pytest.fixture

@@ -127,6 +127,8 @@ PRESETS: dict[str, Profile] = {
         preset="oktopost",
         description="Oktopost: name and work email required, userName equal to the email; deactivation.",
         groups_enabled=False,
+        # Roles cannot be assigned from the IdP ("System assumes the default role"): not kept.
+        kept_attributes=("userName", "name", "displayName", "emails", "active", "externalId"),
         required_attributes=("userName", "name.givenName", "name.familyName", "emails"),
         username_equals_email=True,
         delete_behavior=DeleteBehavior.DEACTIVATE,
@@ -199,8 +201,12 @@ def capabilities_for(profile: Profile, base: ServiceCapabilities) -> ServiceCapa
         if profile.kept_attributes is None
         else {p.lower() for p in (*profile.kept_attributes, *ALWAYS_KEPT)}
     )
+    if kept is not None and profile.groups_enabled:
+        kept.add("groups")  # a user's memberships come with groups, whatever else is kept
     required = {p.lower() for p in profile.required_attributes}
     user = _narrow(USER, kept, required, roles=profile.roles is not None)
+    if not profile.groups_enabled:  # no Group resource type: no membership attribute either
+        user = replace(user, attributes=tuple(a for a in user.attributes if a.name != "groups"))
     enterprise = _narrow(ENTERPRISE_USER, kept, required, roles=False)
     # An extension the profile keeps nothing of is not advertised at all.
     user_type = (

@@ -14,6 +14,7 @@ from core.groups.service import member_refs_json
 from core.query.request import from_search_body
 from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.resources_table import StoredResource
+from handlers.audit import audit_writes, record_bulk_results
 from handlers.http import register_error_handlers, scim_response
 from handlers.observability import logger, metrics, tracer
 from handlers.requests import json_body
@@ -21,6 +22,7 @@ from handlers.resources import caller, groups_service, list_body, request_projec
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)
+app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
 def body_size(resolver: APIGatewayRestResolver) -> int:
@@ -42,6 +44,7 @@ def bulk(tenant: str) -> Response[str]:
         who, users_service(), groups_service(), remaining_ms=app.lambda_context.get_remaining_time_in_millis
     )
     results = engine.run(request)
+    record_bulk_results(request.operations, results)
     statuses = Counter(str(r.status) for r in results)
     logger.info(
         "bulk processed",

@@ -20,6 +20,7 @@ from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 from core.users import UserService
 from handlers import aws_clients
+from handlers.audit import RecordingMembershipTable, RecordingResourceTable
 from handlers.http import request_tenant, scim_response, tenant_base_url
 from handlers.profile_context import tenant_profile
 from handlers.requests import query_params
@@ -38,7 +39,9 @@ def groups_service() -> GroupService:
 
 def _stores() -> tuple[ResourceTable, MembershipTable]:
     table = common_settings().table_name
-    return ResourceTable(aws_clients.dynamodb(), table), MembershipTable(aws_clients.dynamodb(), table)
+    # Recording stores: each write also tells the request's audit record what it changed.
+    db = aws_clients.dynamodb()
+    return RecordingResourceTable(db, table), RecordingMembershipTable(db, table)
 
 
 def reset() -> None:

@@ -19,6 +19,22 @@ class AuthorizerSettings(CommonSettings):
     token_hash_cache_seconds: int = Field(60, alias="TOKEN_HASH_CACHE_SECONDS", ge=0, le=900)
 
 
+class AuditSettings(CommonSettings):
+    # Days an audit record is kept (the stack's AuditRetentionDays); DynamoDB's TTL removes it then.
+    audit_retention_days: int = Field(90, alias="AUDIT_RETENTION_DAYS", ge=1, le=3650)
+
+
+class EventsSettings(BaseModel):
+    """The events function's environment (it reads the stream, not the table)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    event_source: str = Field(alias="EVENT_SOURCE", min_length=1)
+    # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: events' meta.location and $ref.
+    scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+
+
 @cache
 def common_settings() -> CommonSettings:
     return CommonSettings.model_validate(dict(os.environ))
@@ -29,6 +45,18 @@ def authorizer_settings() -> AuthorizerSettings:
     return AuthorizerSettings.model_validate(dict(os.environ))
 
 
+@cache
+def audit_settings() -> AuditSettings:
+    return AuditSettings.model_validate(dict(os.environ))
+
+
+@cache
+def events_settings() -> EventsSettings:
+    return EventsSettings.model_validate(dict(os.environ))
+
+
 def reset() -> None:
     common_settings.cache_clear()
     authorizer_settings.cache_clear()
+    audit_settings.cache_clear()
+    events_settings.cache_clear()

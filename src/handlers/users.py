@@ -14,6 +14,7 @@ from core.representation import etag, not_modified
 from core.resource.projection import Projection
 from core.resource_service import Caller
 from core.store.resources_table import StoredResource
+from handlers.audit import audit_writes
 from handlers.http import register_error_handlers, scim_response
 from handlers.observability import logger, metrics, tracer
 from handlers.requests import header, json_body, query_params
@@ -21,6 +22,7 @@ from handlers.resources import caller, list_body, projection, render, request_pr
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)
+app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
 def render_user(who: Caller, user: StoredResource, status: int = 200) -> Response[str]:

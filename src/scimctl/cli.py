@@ -1,8 +1,9 @@
 """`scimctl`: tenants, tokens and the local gateway.
 
-    scimctl serve [--host 127.0.0.1] [--port 8000] [--token-file F]
+    scimctl serve [--host 127.0.0.1] [--port 8000] [--token-file F] [--events-file F]
     scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable …
     scimctl [target] token issue|list|revoke …
+    scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
 
 Without --env/--stack, commands talk to the running local gateway (`make serve`).
 """
@@ -26,6 +27,7 @@ from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
+from scimctl import audit_cli
 from scimctl.admin import Admin, AdminError
 from scimctl.stack import DEFAULT_STATE_FILE, StackError, StackTarget, resolve_target
 
@@ -55,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--token-file", type=Path, help="also write the demo token to this file (mode 0600)")
+    serve.add_argument(
+        "--events-file", type=Path, help="append each provisioning event (its PutEvents entry) to this file"
+    )
+    audit_cli.add_parser(sub)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant")
@@ -210,12 +216,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from scimctl.gateway import serve  # noqa: PLC0415 - moto loads only for this command
 
-        serve(host=args.host, port=args.port, token_file=args.token_file, state_file=args.state_file)
+        serve(
+            host=args.host,
+            port=args.port,
+            token_file=args.token_file,
+            state_file=args.state_file,
+            events_file=args.events_file,
+        )
         return 0
     try:
         target = resolve_target(args.env, args.stack, args.region, args.state_file)
         admin = make_admin(target)
-        if args.command == "tenant":
+        if args.command == "audit":
+            audit_cli.run_audit(args, target)
+        elif args.command == "tenant":
             run_tenant(args, admin, target)
         else:
             run_token(args, admin, target)

@@ -52,6 +52,7 @@ from scimctl.local_aws import (
     local_aws,
     local_refs,
 )
+from scimctl.local_events import events_pump
 from scimctl.template import (
     DEFAULT_ACCOUNT_ID,
     Function,
@@ -449,6 +450,9 @@ class LocalGateway:
         ttl = cache_ttl if cache_ttl is not None else (self.authorizer.ttl_seconds if self.authorizer else 0)
         self.authorizer_cache = AuthorizerCache(ttl)
         lock = threading.RLock()
+        self._invoke_lock = lock
+        # Called after each request that reached a function (`scimctl serve --events-file`).
+        self.after_write: Callable[[], object] | None = None
         self.functions = {
             fid: LocalFunction(
                 f, stack_name=stack_name, region=region, lock=lock, serialize=serialize_invocations
@@ -698,11 +702,24 @@ class LocalGateway:
             # Lambda reports an unhandled error; API Gateway answers with its own 5xx.
             log.exception("%s failed", route.function_id)
             return self.gateway_response(INTEGRATION_ERROR, request.request_id)
+        finally:
+            self._after_write(request.method)
         try:
             return _proxy_response(result, request.request_id)
         except ValueError as exc:
             log.error("%s returned a malformed Lambda proxy response: %s", route.function_id, exc)
             return self.gateway_response(INTEGRATION_ERROR, request.request_id)
+
+    def _after_write(self, method: str) -> None:
+        # Under the invocation lock, as the functions run: the events handler shares their
+        # process-wide state (powertools singletons), and the lock order stays invocation → AWS.
+        if self.after_write is None or method in ("GET", "HEAD", "OPTIONS"):
+            return
+        with self._invoke_lock:
+            try:
+                self.after_write()
+            except Exception:  # the events file is a side channel: never fail the request for it
+                log.exception("publishing local events failed")
 
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
@@ -889,6 +906,7 @@ class RunningGateway:
     gateway: LocalGateway
     aws: LocalAws
     state_file: Path | None
+    events_file: Path | None  # the PutEvents entries the events handler made, one JSON per line
     _exit: ExitStack = field(repr=False)
 
     @property
@@ -935,6 +953,7 @@ def start_gateway(
     template_path: Path | None = None,
     cache_ttl: int | None = None,
     log_requests: bool = True,
+    events_file: Path | None = None,
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
@@ -961,6 +980,10 @@ def start_gateway(
                 api_url=api_url,
             )
         )
+        if events_file is not None:
+            # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
+            gateway.environment["SCIM_BASE_URL"] = api_url
+            gateway.after_write = events_pump(aws, events_file).pump
         stack.enter_context(gateway)
         admin = Admin(
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -986,6 +1009,7 @@ def start_gateway(
             gateway=gateway,
             aws=aws,
             state_file=state_file,
+            events_file=events_file,
             _exit=stack.pop_all(),
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
@@ -1010,6 +1034,11 @@ def banner(running: RunningGateway) -> str:
         f"Tenant URL:  {running.tenant_url}\n"
         f"Token:       {running.token}\n"
         f'Try:         curl -H "Authorization: Bearer $TOKEN" {running.tenant_url}/ServiceProviderConfig\n'
+        + (
+            f"Events:      {running.events_file} (one PutEvents entry per line)\n"
+            if running.events_file
+            else ""
+        )
     )
 
 
@@ -1021,6 +1050,7 @@ def serve(
     state_file: Path | None = None,
     stage: str = "v1",
     on_ready: Callable[[RunningGateway], None] | None = None,
+    events_file: Path | None = None,
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1035,7 +1065,12 @@ def serve(
     try:
         try:
             running = start_gateway(
-                host, port, token_file=token_file, state_file=state_file or DEFAULT_STATE_FILE, stage=stage
+                host,
+                port,
+                token_file=token_file,
+                state_file=state_file or DEFAULT_STATE_FILE,
+                stage=stage,
+                events_file=events_file,
             )
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)

@@ -34,8 +34,15 @@ _tenant_ids = count(1)
 # Package scope: the gateway (and its process-wide moto) stops before tests/unit starts its own.
 @pytest.fixture(scope="package")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    state = tmp_path_factory.mktemp("gateway") / ".scimctl" / "local.json"
-    gateway = start_gateway(port=0, state_file=state, template_path=ROOT / "template.yaml")
+    directory = tmp_path_factory.mktemp("gateway")
+    # The gateway also writes its provisioning events (`scimctl serve --events-file`); tests that
+    # read them look at their own tenant's only.
+    gateway = start_gateway(
+        port=0,
+        state_file=directory / ".scimctl" / "local.json",
+        template_path=ROOT / "template.yaml",
+        events_file=directory / "events.jsonl",
+    )
     yield gateway
     gateway.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +163,12 @@ EXPECTED |= {
     "GroupsFunction/delete-group.json": no_content,
 }
 
+# A DynamoDB stream batch (user INSERT, its guard and counter, then a deactivating MODIFY): both
+# events are put on the bus (tests/unit/test_provisioning_events.py checks what they hold).
+EXPECTED["EventsFunction/stream-user-created-then-deactivated.json"] = lambda r: (
+    r == {"batchItemFailures": []} or pytest.fail(f"records failed: {r}")
+)
+
 EXPECTED |= {
     "BulkFunction/bulk-create-user-and-group.json": check_bulk_created_user_and_group,
     "BulkFunction/search-root.json": check_root_search,
@@ -178,6 +185,7 @@ def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashSto
     now = datetime.now(UTC)
     table.put_token(TokenMetadata(tenant_id="demo", token_id=token.token_id, name="events", created_at=now))
     hashes.put_hash("demo", token.token_id, hash_token(token.raw))
+    boto3.client("events").create_event_bus(Name=os.environ["EVENT_BUS_NAME"])  # EventsFunction's bus
     # The user the Users events address (RFC 7643 §8.2's id).
     db = boto3.client("dynamodb")
     stores = ResourceTable(db, TABLE_NAME), MembershipTable(db, TABLE_NAME)

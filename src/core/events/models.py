@@ -49,7 +49,9 @@ class ScimResource(BaseModel):
 
     # The attributes depend on the tenant's profile and schema extensions: open-ended, except
     # that a password (writeOnly, RFC 7643 §4.1.1) is never there.
-    model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra={"not": {"required": ["password"]}})
+    model_config = ConfigDict(
+        extra="allow", frozen=True, json_schema_extra={"not": {"required": ["password"]}}
+    )
 
     schemas: list[str] = Field(min_length=1)
     id: str
@@ -129,13 +131,18 @@ class GroupDeleted(GroupEvent):
     detail_type = "scim.group.deleted"
 
 
-class GroupRef(_Model):
+class _Reference(_Model):
+    # `display` is left out when unknown: not required in the JSON.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+
+class GroupRef(_Reference):
     value: str = Field(description="The group's id.")
     display: str | None = None
     ref: str = Field(alias="$ref", description="The group's URI.")
 
 
-class MemberRef(_Model):
+class MemberRef(_Reference):
     """RFC 7643 §4.2 `members` sub-attributes."""
 
     value: str = Field(description="The member's id.")

@@ -1,0 +1,169 @@
+"""Publishing one batch of stream records, in order, as EventBridge PutEvents entries.
+
+`deliver` maps every record to its events (`core.events.rules`), puts the entries in calls of at
+most `MAX_ENTRIES` (PutEvents' limit) through an `EventSink`, and retries the entries a partial
+failure rejected, a bounded number of times with exponential backoff. It stops at the first
+record it cannot map or publish, and reports that record and every later one as failed:
+
+* Records of one shard arrive in stream order, and the stream keeps the order of an item's
+  changes. Lambda retries from the first failed record it is told about, so failing everything
+  after it too means no later change of that item is published before an earlier one is.
+* Later records whose entries had already been accepted are published again on the retry: a
+  duplicate with the same idempotency key, which consumers drop (delivery is at-least-once).
+
+Nothing here talks to AWS or reads the environment: the handler passes the sink (EventBridge in
+Lambda, a file for ``scimctl serve --events-file``) and where events go.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from core.events.models import ProvisioningEvent, detail_json
+from core.events.rules import events_for_record
+
+MAX_ENTRIES: Final = 10  # PutEvents accepts at most 10 entries per call
+PUT_ATTEMPTS: Final = 4
+BACKOFF_SECONDS: Final = 0.2
+
+
+class EventSink(Protocol):
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> Sequence[str | None]:
+        """Put at most MAX_ENTRIES entries: per entry, in order, None (accepted) or an error code.
+
+        May raise: the whole call then counts as failed (and is retried like a partial failure).
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where events go and how they are labelled."""
+
+    bus_name: str
+    source: str  # the events' `source`, e.g. "scim.<stack>"
+    api_base_url: str  # https://<api>/<stage>/scim/v2 (each event appends its tenant)
+
+
+class UnpublishableRecord(Exception):
+    """The record cannot be turned into events (malformed image): it fails on every retry."""
+
+
+class PublishFailed(Exception):
+    """EventBridge kept rejecting an entry of this record after every retry."""
+
+
+class EarlierRecordFailed(Exception):
+    """Not published, or to be published again: an earlier record of the batch failed, and a
+    resource's changes must not overtake one another."""
+
+
+def put_events_entry(event: ProvisioningEvent, destination: Destination) -> dict[str, Any]:
+    """One PutEvents entry. No `Time`: EventBridge stamps the put time; `occurredAt` is the change's."""
+    return {
+        "Source": destination.source,
+        "DetailType": event.detail_type,
+        "Detail": detail_json(event),
+        "EventBusName": destination.bus_name,
+        "Resources": [],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one batch."""
+
+    records: int
+    published: int  # entries accepted
+    retried: int  # entries put again after a partial failure
+    failed_at: int | None = None  # index of the first failed record; later ones failed too
+    error: Exception | None = None
+
+    def error_for(self, index: int) -> Exception | None:
+        """Why record `index` failed, or None when it was published (or had nothing to publish)."""
+        if self.failed_at is None or index < self.failed_at:
+            return None
+        if index == self.failed_at and self.error is not None:
+            return self.error
+        return EarlierRecordFailed(f"record {self.failed_at} of the batch failed; order is kept")
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    attempts: int = PUT_ATTEMPTS
+    backoff_seconds: float = BACKOFF_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+
+    def pause(self, attempt: int) -> None:
+        # Exponential with full jitter, so that throttled consumers of many shards spread out.
+        self.sleep(self.backoff_seconds * (2**attempt) * random.random())  # noqa: S311 - not crypto
+
+
+Staged = tuple[int, dict[str, Any]]  # (record index, entry)
+
+
+def deliver(
+    records: Sequence[Mapping[str, Any]],
+    sink: EventSink,
+    destination: Destination,
+    retry: Retry | None = None,
+) -> Delivery:
+    """Publish the batch's events in record order; see the module docstring for what fails."""
+    retry = retry or Retry()
+    staged, failed_at, error = _stage(records, destination)
+    published = retried = 0
+    for chunk in _chunks(staged, MAX_ENTRIES):
+        rejected, attempts_used, last_error = _put(chunk, sink, retry)
+        retried += attempts_used
+        if rejected is not None:
+            failed_at, error = rejected, PublishFailed(f"EventBridge rejected the entry: {last_error}")
+            published += sum(1 for index, _ in chunk if index < rejected)
+            break
+        published += len(chunk)
+    return Delivery(len(records), published, retried, failed_at, error)
+
+
+def _stage(
+    records: Sequence[Mapping[str, Any]], destination: Destination
+) -> tuple[list[Staged], int | None, Exception | None]:
+    """Every entry to put, in order, up to the first record that cannot be mapped."""
+    staged: list[Staged] = []
+    for index, record in enumerate(records):
+        try:
+            events = events_for_record(record, destination.api_base_url)
+        except Exception as exc:  # any malformed record: the rules raise several kinds
+            failure = UnpublishableRecord(f"{type(exc).__name__} while reading the record")
+            failure.__cause__ = exc
+            return staged, index, failure
+        staged.extend((index, put_events_entry(e, destination)) for e in events)
+    return staged, None, None
+
+
+def _put(chunk: list[Staged], sink: EventSink, retry: Retry) -> tuple[int | None, int, str]:
+    """(index of the first record still rejected after every attempt, entries re-put, last error)."""
+    pending = list(chunk)
+    re_put = 0
+    last_error = ""
+    for attempt in range(retry.attempts):
+        if attempt:
+            retry.pause(attempt - 1)
+            re_put += len(pending)
+        try:
+            codes = list(sink.put([entry for _, entry in pending]))
+        except Exception as exc:  # the call itself failed after the client's own retries
+            last_error = type(exc).__name__
+            continue
+        last_error = next((c for c in codes if c), last_error)
+        pending = [staged for staged, code in zip(pending, codes, strict=True) if code]
+        if not pending:
+            return None, re_put, ""
+    return min(index for index, _ in pending), re_put, last_error
+
+
+def _chunks(items: list[Staged], size: int) -> Iterator[list[Staged]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,140 @@
+"""The audit trail in DynamoDB: one item per write request (or Bulk operation), per tenant.
+
+Contract:
+- `put` writes records with a `ttl` (the retention the stack's AuditRetentionDays sets); one
+  PutItem for one record, BatchWriteItem for a Bulk request's operations. Unprocessed items are
+  retried a few times; what still fails raises `ServiceUnavailable` (callers treat the audit as
+  best effort and never fail a request for it).
+- `read` returns a tenant's records in time order from ``since`` on (one Query page after
+  another on ``T#<t>#AUDIT``); with ``resource_id`` it reads that resource's records from GSI1
+  (``T#<t>#AUDIT#<id>``), so `scimctl audit --user ID` never reads the whole trail.
+- Audit items have kind "audit": they produce no provisioning events (`core.events.rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from core.audit import AuditRecord
+from core.errors import ServiceUnavailable
+from core.store.aws_errors import unavailable_on_outage
+from core.store.keys import NAME_INDEX, audit_pk, audit_resource_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+AUDIT_KIND = "audit"
+MAX_INDEXED_ID_BYTES = 256  # ids are UUIDs; a longer path segment (a failed lookup) is not indexed
+_WRITE_ROUNDS = 3
+
+
+def audit_item(record: AuditRecord, expires_at: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": {"S": audit_pk(record.tenant_id)},
+        "SK": {"S": record.sort_key},
+        "kind": {"S": AUDIT_KIND},
+        "tenantId": {"S": record.tenant_id},
+        "at": {"S": record.at},
+        "requestId": {"S": record.request_id},
+        "tokenId": {"S": record.token_id},
+        "method": {"S": record.method},
+        "resourceType": {"S": record.resource_type},
+        "changed": {"L": [{"S": name} for name in record.changed_attributes]},
+        "status": {"N": str(record.status)},
+        "outcome": {"S": record.outcome},
+        "ttl": {"N": str(expires_at)},
+    }
+    optional = {
+        "resourceId": record.resource_id,
+        "scimType": record.scim_type,
+        "detail": record.detail,
+        "bulkId": record.bulk_id,
+    }
+    item |= {name: {"S": value} for name, value in optional.items() if value}
+    if record.bulk_index is not None:
+        item["bulkIndex"] = {"N": str(record.bulk_index)}
+    if record.resource_id and len(record.resource_id.encode()) <= MAX_INDEXED_ID_BYTES:
+        item["GSI1PK"] = {"S": audit_resource_pk(record.tenant_id, record.resource_id)}
+        item["GSI1SK"] = {"S": record.sort_key}
+    return item
+
+
+def _record(item: dict[str, Any]) -> AuditRecord:
+    def text(name: str) -> str | None:
+        value = item.get(name, {}).get("S")
+        return str(value) if value is not None else None
+
+    bulk_index = item.get("bulkIndex", {}).get("N")
+    return AuditRecord(
+        tenant_id=text("tenantId") or "",
+        at=text("at") or "",
+        request_id=text("requestId") or "",
+        token_id=text("tokenId") or "",
+        method=text("method") or "",
+        resource_type=text("resourceType") or "",
+        resource_id=text("resourceId"),
+        changed_attributes=tuple(v["S"] for v in item.get("changed", {}).get("L", [])),
+        status=int(item["status"]["N"]),
+        scim_type=text("scimType"),
+        detail=text("detail"),
+        bulk_index=int(bulk_index) if bulk_index is not None else None,
+        bulk_id=text("bulkId"),
+    )
+
+
+class AuditTable:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    def put(self, records: Sequence[AuditRecord], expires_at: int) -> None:
+        items = [audit_item(r, expires_at) for r in records]
+        if len(items) == 1:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.put_item(TableName=self._table, Item=items[0])
+            return
+        for start in range(0, len(items), 25):  # BatchWriteItem's limit
+            self._batch_put(items[start : start + 25])
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        pending: Any = {self._table: [{"PutRequest": {"Item": item}} for item in items]}
+        for _ in range(_WRITE_ROUNDS):
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.batch_write_item(RequestItems=pending)
+            pending = out.get("UnprocessedItems") or None
+            if not pending:
+                return
+        raise ServiceUnavailable("DynamoDB left audit records unprocessed.")
+
+    def read(
+        self, tenant_id: str, *, since: str = "", resource_id: str | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        """Records at or after `since` (an ISO 8601 UTC time; "" for all), oldest first."""
+        out: list[AuditRecord] = []
+        for page in self._pages(tenant_id, since, resource_id):
+            out.extend(_record(item) for item in page)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def _pages(self, tenant_id: str, since: str, resource_id: str | None) -> Iterator[list[dict[str, Any]]]:
+        pk, sk = ("PK", "SK") if resource_id is None else ("GSI1PK", "GSI1SK")
+        partition = audit_pk(tenant_id) if resource_id is None else audit_resource_pk(tenant_id, resource_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"{pk} = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+        }
+        if resource_id is not None:
+            kwargs["IndexName"] = NAME_INDEX
+        if since:  # a key condition cannot compare with an empty string
+            kwargs["KeyConditionExpression"] += f" AND {sk} >= :since"
+            kwargs["ExpressionAttributeValues"][":since"] = {"S": since}
+        while True:
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.query(**kwargs)
+            yield out.get("Items", [])
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]

@@ -1,0 +1,135 @@
+"""Provisioning events on a laptop: moto's DynamoDB stream → the real events handler → a file.
+
+`scimctl serve --events-file F` runs the production path with one substitution. After each
+request that reached a function, the gateway calls `StreamPump.pump`: it reads the table's stream
+from moto (DynamoDB Streams' `GetShardIterator` / `GetRecords`, from just after the last record
+it handled), wraps the records in the event Lambda's event source mapping would send, and calls
+`handlers.events.process_batch`, the function `lambda_handler` calls, with the EventBridge sink
+replaced by `JsonLinesSink`: each PutEvents entry is appended to F as one line of JSON, exactly as
+it would have been put on the bus. The pump holds the gateway's AWS lock, so records are handled
+once each and lines appear in stream order even when requests run concurrently; a request's
+events are in the file before its response is sent.
+
+Why not moto's EventBridge with a rule and target: that would test moto's routing, not ours, and
+the entry (what the SaaS receives) is exactly what PutEvents gets either way.
+
+moto keeps one shard per table; a transaction that fails restores a copy of the table (stream
+included), so the pump asks for a fresh iterator each time instead of holding one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scimctl.local_aws import AWS_LOCK, LocalAws
+
+log = logging.getLogger("scimctl.events")
+
+PAGE = 1000  # GetRecords' maximum
+
+
+def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda's event source mapping delivers it: epoch times, base64 binary."""
+    out = json.loads(json.dumps(record, default=_json_default))
+    out["eventSourceARN"] = stream_arn
+    return out  # type: ignore[no-any-return]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp())  # ApproximateCreationDateTime: seconds since the epoch
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def stream_event(records: Sequence[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """The DynamoDB stream event Lambda passes to the function."""
+    return {"Records": [lambda_record(r, stream_arn) for r in records]}
+
+
+class TableStream:
+    """Reads the table's stream from moto (or any DynamoDB Streams endpoint), in order."""
+
+    def __init__(self, dynamodb: Any, streams: Any, table_name: str) -> None:
+        self._streams = streams
+        self.arn: str = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self._last: str | None = None
+
+    def skip_to_end(self) -> None:
+        """Start after everything written so far (the event source mapping's LATEST)."""
+        for _ in self.read():
+            pass
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """Every record after the last one read, in stream order."""
+        shard_id = self._streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0][
+            "ShardId"
+        ]
+        while True:
+            position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+            if self._last is not None:
+                position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last}
+            iterator = self._streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **position)
+            records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=PAGE)[
+                "Records"
+            ]
+            for record in records:
+                self._last = record["dynamodb"]["SequenceNumber"]
+                yield record
+            if len(records) < PAGE:
+                return
+
+
+class JsonLinesSink:
+    """An EventSink that appends each PutEvents entry to a file, one JSON object per line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            for entry in entries:
+                handle.write(json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n")
+        return [None] * len(entries)
+
+
+class StreamPump:
+    """Feeds new stream records to the events handler; what it would put goes to the sink."""
+
+    def __init__(self, stream: TableStream, sink: JsonLinesSink) -> None:
+        self.stream = stream
+        self.sink = sink
+
+    def pump(self) -> int:
+        """Handle every record written since the last call; returns how many were read."""
+        from handlers.events import process_batch  # noqa: PLC0415 - after the gateway set the env
+
+        with AWS_LOCK:
+            records = list(self.stream.read())
+            if not records:
+                return 0
+            response = process_batch(stream_event(records, self.stream.arn), self.sink)
+        failures = response.get("batchItemFailures") or []
+        if failures:
+            # Lambda would retry these, then send them to the dead-letter queue; locally a record
+            # that cannot be published is reported and skipped.
+            log.warning("%d stream record(s) not published: %s", len(failures), failures)
+        return len(records)
+
+
+def events_pump(aws: LocalAws, path: Path) -> StreamPump:
+    """A pump for the local stack's table, appending to `path` (created if missing)."""
+    stream = TableStream(aws.client("dynamodb"), aws.client("dynamodbstreams"), aws.table_name)
+    stream.skip_to_end()  # as StartingPosition LATEST: what was written before is not replayed
+    return StreamPump(stream, JsonLinesSink(path))
