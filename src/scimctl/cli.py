@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--events-file", type=Path, help="append each provisioning event (its PutEvents entry) to this file"
     )
+    serve.add_argument(
+        "--preset", default="default", choices=sorted(PRESETS), help="profile of the demo tenant"
+    )
     audit_cli.add_parser(sub)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
@@ -222,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             token_file=args.token_file,
             state_file=args.state_file,
             events_file=args.events_file,
+            preset=args.preset,
         )
         return 0
     try:

@@ -40,6 +40,7 @@ from types import FrameType
 from typing import Any, Final
 from urllib.parse import unquote
 
+from core import profiles
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from scimctl.admin import Admin
@@ -954,6 +955,7 @@ def start_gateway(
     cache_ttl: int | None = None,
     log_requests: bool = True,
     events_file: Path | None = None,
+    preset: str = "default",
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
@@ -990,7 +992,7 @@ def start_gateway(
             TokenHashStore(aws.client("secretsmanager"), aws.secrets_prefix),
             flush_authorizer_cache=gateway.flush_authorizer_cache,
         )
-        admin.create_tenant(DEMO_TENANT, "Demo tenant")
+        admin.create_tenant(DEMO_TENANT, "Demo tenant", profiles.preset(preset))
         token = admin.issue_token(DEMO_TENANT, DEMO_TOKEN_NAME).token
         if token_file is not None:
             _write_secret(token_file, token)
@@ -1051,6 +1053,7 @@ def serve(
     stage: str = "v1",
     on_ready: Callable[[RunningGateway], None] | None = None,
     events_file: Path | None = None,
+    preset: str = "default",
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1071,6 +1074,7 @@ def serve(
                 state_file=state_file or DEFAULT_STATE_FILE,
                 stage=stage,
                 events_file=events_file,
+                preset=preset,
             )
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)

@@ -183,3 +183,10 @@ def test_invalid_profile_file_is_refused_clearly(run: Any, tmp_path: Path) -> No
     code, _, err = run("tenant", "profile", "acme", "--set", str(bad))
     assert code == 2
     assert "default role 'Owner' is not one of the allowed roles" in err
+
+
+def test_serve_accepts_a_preset_for_the_demo_tenant() -> None:
+    args = cli.build_parser().parse_args(["serve", "--preset", "poggio", "--port", "9000"])
+    assert (args.preset, args.port) == ("poggio", 9000)
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["serve", "--preset", "nope"])
