@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -31,7 +31,6 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
 from core.audit import AuditRecord, Change, attributes_of, clip_detail, created_id, note, recording
-from core.bulk import BulkOperation, OperationResult
 from core.errors import InternalError, ScimError
 from core.representation import RESOURCE_TYPES
 from core.resource_service import utc_now
@@ -42,6 +41,9 @@ from core.tenants import is_valid_tenant_id
 from handlers import aws_clients
 from handlers.observability import logger, metrics
 from handlers.settings import audit_settings
+
+if TYPE_CHECKING:  # the Users and Groups functions never load the Bulk engine
+    from core.bulk import BulkOperation, OperationResult
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ENDPOINT_TYPES = {"Users": "User", "Groups": "Group", "Bulk": "Bulk"}

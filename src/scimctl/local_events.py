@@ -14,7 +14,10 @@ Why not moto's EventBridge with a rule and target: that would test moto's routin
 the entry (what the SaaS receives) is exactly what PutEvents gets either way.
 
 moto keeps one shard per table; a transaction that fails restores a copy of the table (stream
-included), so the pump asks for a fresh iterator each time instead of holding one.
+included), so the pump asks for a fresh iterator each time instead of holding one. moto also keeps
+every record forever (DynamoDB keeps 24 hours) and deep-copies them all in every transaction, so
+the pump drops the records it has handled (`trim_moto_stream`), keeping writes fast in long
+sessions.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from moto.dynamodb.models import dynamodb_backends
+
 from scimctl.local_aws import AWS_LOCK, LocalAws
+from scimctl.template import DEFAULT_ACCOUNT_ID
 
 log = logging.getLogger("scimctl.events")
 
@@ -60,8 +66,15 @@ class TableStream:
 
     def __init__(self, dynamodb: Any, streams: Any, table_name: str) -> None:
         self._streams = streams
+        self.table_name = table_name
         self.arn: str = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        description = streams.describe_stream(StreamArn=self.arn)["StreamDescription"]
+        self._shard_id: str = description["Shards"][0]["ShardId"]  # moto: one shard, for good
         self._last: str | None = None
+
+    @property
+    def last_sequence_number(self) -> str | None:
+        return self._last
 
     def skip_to_end(self) -> None:
         """Start after everything written so far (the event source mapping's LATEST)."""
@@ -70,21 +83,18 @@ class TableStream:
 
     def read(self) -> Iterator[dict[str, Any]]:
         """Every record after the last one read, in stream order."""
-        shard_id = self._streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0][
-            "ShardId"
-        ]
         while True:
             position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
             if self._last is not None:
                 position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last}
-            iterator = self._streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **position)
-            records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=PAGE)[
-                "Records"
-            ]
-            for record in records:
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=self.arn, ShardId=self._shard_id, **position
+            )
+            page = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=PAGE)
+            for record in page["Records"]:
                 self._last = record["dynamodb"]["SequenceNumber"]
                 yield record
-            if len(records) < PAGE:
+            if len(page["Records"]) < PAGE:
                 return
 
 
@@ -104,12 +114,25 @@ class JsonLinesSink:
         return [None] * len(entries)
 
 
+def trim_moto_stream(region: str, table_name: str, through: str) -> None:
+    """Drop moto's stream records up to sequence number `through` (what DynamoDB's 24-hour
+    retention does), keeping later sequence numbers unchanged. moto has no API for it."""
+    shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name).stream_shard
+    if shard is None:
+        return
+    handled = int(through) - shard.starting_sequence_number + 1
+    if handled > 0:
+        del shard.items[:handled]
+        shard.starting_sequence_number += handled
+
+
 class StreamPump:
     """Feeds new stream records to the events handler; what it would put goes to the sink."""
 
-    def __init__(self, stream: TableStream, sink: JsonLinesSink) -> None:
+    def __init__(self, stream: TableStream, sink: JsonLinesSink, region: str | None = None) -> None:
         self.stream = stream
         self.sink = sink
+        self.region = region  # set: moto's in-process stream, trimmed once handled
 
     def pump(self) -> int:
         """Handle every record written since the last call; returns how many were read."""
@@ -120,6 +143,9 @@ class StreamPump:
             if not records:
                 return 0
             response = process_batch(stream_event(records, self.stream.arn), self.sink)
+            last = self.stream.last_sequence_number
+            if self.region is not None and last is not None:
+                trim_moto_stream(self.region, self.stream.table_name, last)
         failures = response.get("batchItemFailures") or []
         if failures:
             # Lambda would retry these, then send them to the dead-letter queue; locally a record
@@ -132,4 +158,4 @@ def events_pump(aws: LocalAws, path: Path) -> StreamPump:
     """A pump for the local stack's table, appending to `path` (created if missing)."""
     stream = TableStream(aws.client("dynamodb"), aws.client("dynamodbstreams"), aws.table_name)
     stream.skip_to_end()  # as StartingPosition LATEST: what was written before is not replayed
-    return StreamPump(stream, JsonLinesSink(path))
+    return StreamPump(stream, JsonLinesSink(path), region=aws.region)

@@ -13,6 +13,7 @@ import copy
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from core.events import json_schemas, parse_detail
 from core.events.publisher import Retry
 from handlers import aws_clients
 from handlers import events as events_handler
+from scimctl import cli
 from scimctl.local_events import TableStream, stream_event
 from tests.conftest import ROOT, TABLE_NAME, TEMPLATE, ScimClient
 from tests.support import FakeContext
@@ -395,3 +397,8 @@ def test_every_published_detail_validates_against_its_schema(
     for detail_type, detail in published(put_calls):
         jsonschema.validate(detail, schemas[detail_type])
         assert parse_detail(detail_type, detail).idempotency_key == detail["idempotencyKey"]
+
+
+def test_scimctl_serve_takes_an_events_file() -> None:
+    args = cli.build_parser().parse_args(["serve", "--events-file", "events.jsonl"])
+    assert args.events_file == Path("events.jsonl")
