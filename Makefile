@@ -44,11 +44,12 @@ build: install
 	$(BIN)/sam build --parallel
 
 # Two runs (unit tests, then real HTTP against the local gateway), one coverage report.
+# The floor is checked once, by `coverage`, on both runs combined.
 unit: install
-	$(BIN)/pytest --cov --cov-report= tests/unit
+	$(BIN)/pytest --cov --cov-report= --cov-fail-under=0 tests/unit
 
 integration: install
-	$(BIN)/pytest --cov --cov-append --cov-report= tests/integration
+	$(BIN)/pytest --cov --cov-append --cov-report= --cov-fail-under=0 tests/integration
 
 coverage: install
 	$(BIN)/coverage report

@@ -56,8 +56,11 @@ class RecordingResourceTable(ResourceTable):
 
     def create(self, res: StoredResource, extra: Sequence[Any] = ()) -> None:
         super().create(res, extra)
-        members = any(_is_membership_put(item) for item in extra)
-        flags = ("members",) * members + ("password",) * bool(res.secret)
+        flags = [
+            name
+            for name, on in (("members", any(map(_is_membership_put, extra))), ("password", res.secret))
+            if on
+        ]
         note(RESOURCE_TYPES[res.kind], res.id, None, res.document, flags)
 
     def replace(self, old: StoredResource, new: StoredResource) -> None:
@@ -195,9 +198,11 @@ def _write(records: list[AuditRecord]) -> None:
         settings = audit_settings()
         expires_at = int(time.time()) + settings.audit_retention_days * _DAY_SECONDS
         AuditTable(aws_clients.audit_dynamodb(), settings.table_name).put(records, expires_at)
-    except Exception:
-        # Only the error's type: a record may hold personal data (resource ids, error details).
-        logger.warning("audit record not written", exc_info=True)
+    except Exception as exc:
+        # Only the error's type: a record (and an error about it) may hold personal data.
+        logger.warning(
+            "audit record not written", extra={"error": type(exc).__name__, "records": len(records)}
+        )
         metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
 
 

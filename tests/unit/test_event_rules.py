@@ -8,11 +8,13 @@ audit records, cascaded membership removals) produce nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from core.events import events_for_record
+from core.events import Destination, deliver, events_for_record
+from core.events.publisher import EarlierRecordFailed, PublishFailed, Retry
 from core.resource.diff import changed_attributes
 from core.store.keys import Kind
 from core.store.resources_table import StoredResource, resource_item
@@ -175,3 +177,50 @@ def test_changed_attributes_qualify_extension_attributes() -> None:
         "userName",
     ]
     assert changed_attributes({"name": {"givenName": "A"}}, {"name": {"givenName": "B"}}) == ["name"]
+
+
+# -- publishing a batch (core.events.publisher) ------------------------------------------------
+class FlakySink:
+    """Fails its first `failures` calls outright (as a throttled PutEvents would), then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: list[int] = []
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        self.calls.append(len(entries))
+        if len(self.calls) <= self.failures:
+            raise ConnectionError("throttled")
+        return [None] * len(entries)
+
+
+def user_records(n: int) -> list[dict[str, Any]]:
+    records = []
+    for i in range(n):
+        item = {**user(active=True), "SK": {"S": f"u{i}"}, "id": {"S": f"u{i}"}}
+        built = record("INSERT", item)
+        built["dynamodb"]["SequenceNumber"] = str(i + 1)
+        records.append(built)
+    return records
+
+
+DESTINATION = Destination("bus", "scim.test", API)
+
+
+def test_entries_are_put_ten_at_a_time_in_record_order() -> None:
+    sink = FlakySink(0)
+    delivery = deliver(user_records(12), sink, DESTINATION, Retry(sleep=lambda _: None))
+    assert sink.calls == [10, 2]
+    assert (delivery.published, delivery.failed_at, delivery.error_for(11)) == (12, None, None)
+
+
+def test_a_failed_call_is_retried_with_backoff_then_the_record_fails() -> None:
+    sleeps: list[float] = []
+    recovered = deliver(user_records(2), FlakySink(1), DESTINATION, Retry(sleep=sleeps.append))
+    assert (recovered.failed_at, recovered.retried, len(sleeps)) == (None, 2, 1)
+
+    given_up = deliver(user_records(2), FlakySink(99), DESTINATION, Retry(attempts=3, sleep=sleeps.append))
+    assert given_up.failed_at == 0
+    assert isinstance(given_up.error_for(0), PublishFailed)
+    assert isinstance(given_up.error_for(1), EarlierRecordFailed)
+    assert all(0 <= s <= 0.2 * 2**i for i, s in enumerate(sleeps[1:]))
