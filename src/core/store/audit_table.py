@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.audit import AuditRecord
-from core.errors import ServiceUnavailable
 from core.store.aws_errors import unavailable_on_outage
+from core.store.batch import batch_write
 from core.store.keys import NAME_INDEX, audit_pk, audit_resource_pk
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 AUDIT_KIND = "audit"
 MAX_INDEXED_ID_BYTES = 256  # ids are UUIDs; a longer path segment (a failed lookup) is not indexed
-_WRITE_ROUNDS = 3
 
 
 def audit_item(record: AuditRecord, expires_at: int) -> dict[str, Any]:
@@ -94,18 +93,7 @@ class AuditTable:
             with unavailable_on_outage("DynamoDB"):
                 self._db.put_item(TableName=self._table, Item=items[0])
             return
-        for start in range(0, len(items), 25):  # BatchWriteItem's limit
-            self._batch_put(items[start : start + 25])
-
-    def _batch_put(self, items: list[dict[str, Any]]) -> None:
-        pending: Any = {self._table: [{"PutRequest": {"Item": item}} for item in items]}
-        for _ in range(_WRITE_ROUNDS):
-            with unavailable_on_outage("DynamoDB"):
-                out = self._db.batch_write_item(RequestItems=pending)
-            pending = out.get("UnprocessedItems") or None
-            if not pending:
-                return
-        raise ServiceUnavailable("DynamoDB left audit records unprocessed.")
+        batch_write(self._db, self._table, [{"PutRequest": {"Item": item}} for item in items])
 
     def read(
         self, tenant_id: str, *, since: str = "", resource_id: str | None = None, limit: int | None = None

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from core.errors import NotFound, ServiceUnavailable
 from core.store.aws_errors import error_code, unavailable_on_outage
+from core.store.batch import batch_get, batch_write
 from core.store.keys import (
     NAME_INDEX,
     NESTED_COUNTER_SK,
@@ -81,7 +82,7 @@ class MembershipTable:
         pk = members_pk(tenant_id, group_id)
         for start in range(0, len(member_ids), 100):
             keys: list[Any] = [{"PK": {"S": pk}, "SK": {"S": m}} for m in member_ids[start : start + 100]]
-            found.extend(_member(i) for i in self._batch_get(keys))
+            found.extend(_member(i) for i in batch_get(self._db, self._table, keys))
         return found
 
     def groups_of(self, tenant_id: str, member_id: str) -> list[Membership]:
@@ -305,26 +306,11 @@ class MembershipTable:
                 return
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
-    def _batch_get(self, keys: list[Any]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        request: Any = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        while request:
-            with unavailable_on_outage("DynamoDB"):
-                out = self._db.batch_get_item(RequestItems=request)
-            items.extend(out.get("Responses", {}).get(self._table, []))
-            request = out.get("UnprocessedKeys") or None
-        return items
-
     def _batch_delete(self, keys: Iterable[dict[str, Any]]) -> None:
         self._batch_write([{"DeleteRequest": {"Key": k}} for k in keys])
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for chunk in _chunks(requests, 25):
-            pending: Any = {self._table: list(chunk)}
-            while pending:
-                with unavailable_on_outage("DynamoDB"):
-                    out = self._db.batch_write_item(RequestItems=pending)
-                pending = out.get("UnprocessedItems") or None
+        batch_write(self._db, self._table, requests)
 
 
 def _member(item: dict[str, Any]) -> Member:
@@ -369,8 +355,3 @@ def _without_failed(steps: list[_Step], failed_items: set[int]) -> list[_Step]:
             kept.append(step)
         offset += len(step.items)
     return kept
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

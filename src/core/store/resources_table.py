@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from core.errors import NotFound, ServiceUnavailable, Uniqueness
 from core.store.aws_errors import error_code, unavailable_on_outage
+from core.store.batch import batch_get
 from core.store.keys import (
     EXTERNAL_ID_INDEX,
     NAME_INDEX,
@@ -175,7 +176,6 @@ class ResourceTable:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._db = client
         self._table = table_name
-        self.calls = 0  # DynamoDB requests made through this instance (benchmarks read it)
 
     @property
     def table_name(self) -> str:
@@ -278,7 +278,6 @@ class ResourceTable:
     # -- reads -------------------------------------------------------------------------------
     def get(self, tenant_id: str, kind: Kind, resource_id: str) -> StoredResource | None:
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             out = self._db.get_item(
                 TableName=self._table,
                 Key={"PK": {"S": resources_pk(tenant_id, kind)}, "SK": {"S": resource_id}},
@@ -305,21 +304,9 @@ class ResourceTable:
     def _batch_get(
         self, tenant_id: str, kind: Kind, ids: Sequence[str], projection: str | None = None
     ) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
         pk = resources_pk(tenant_id, kind)
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), 100):
-            keys = {"Keys": [{"PK": {"S": pk}, "SK": {"S": i}} for i in unique[start : start + 100]]}
-            request: Any = {self._table: {**keys, "ConsistentRead": True}}
-            if projection:
-                request[self._table]["ProjectionExpression"] = projection
-            while request:
-                with unavailable_on_outage("DynamoDB"):
-                    self.calls += 1
-                    out = self._db.batch_get_item(RequestItems=request)
-                items.extend(out.get("Responses", {}).get(self._table, []))
-                request = out.get("UnprocessedKeys") or None
-        return items
+        keys = [{"PK": {"S": pk}, "SK": {"S": i}} for i in dict.fromkeys(ids)]
+        return batch_get(self._db, self._table, keys, projection)
 
     def find_by_name(self, tenant_id: str, kind: Kind, name: str) -> list[StoredResource]:
         return self._index_lookup(tenant_id, kind, NAME_INDEX, "GSI1", name_key(name))
@@ -330,7 +317,6 @@ class ResourceTable:
 
     def count(self, tenant_id: str, kind: Kind) -> int:
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             out = self._db.get_item(
                 TableName=self._table,
                 Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": counter_sk(kind)}},
@@ -362,7 +348,6 @@ class ResourceTable:
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             out = self._db.query(**kwargs)
         items = [_from_item(i) for i in out.get("Items", [])]
         return Page(items=items, last_key=out.get("LastEvaluatedKey"), items_read=len(items))
@@ -370,7 +355,6 @@ class ResourceTable:
     # -- page bookmarks (where the previous startIndex page ended) -----------------------------
     def get_bookmark(self, tenant_id: str, digest: str) -> dict[str, Any] | None:
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             out = self._db.get_item(
                 TableName=self._table, Key={"PK": {"S": bookmarks_pk(tenant_id)}, "SK": {"S": digest}}
             )
@@ -379,7 +363,6 @@ class ResourceTable:
 
     def put_bookmark(self, tenant_id: str, digest: str, key: dict[str, Any], expires_at: int) -> None:
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             self._db.put_item(
                 TableName=self._table,
                 Item={
@@ -396,7 +379,6 @@ class ResourceTable:
         self, tenant_id: str, kind: Kind, index: str, prefix: str, value: str
     ) -> list[StoredResource]:
         with unavailable_on_outage("DynamoDB"):
-            self.calls += 1
             out = self._db.query(
                 TableName=self._table,
                 IndexName=index,
@@ -418,7 +400,6 @@ class ResourceTable:
     def _put_conditional(self, put: dict[str, Any]) -> None:
         try:
             with unavailable_on_outage("DynamoDB"):
-                self.calls += 1
                 self._db.put_item(**put)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -435,7 +416,6 @@ class ResourceTable:
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 with unavailable_on_outage("DynamoDB"):
-                    self.calls += 1
                     self._db.transact_write_items(TransactItems=list(items))
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":

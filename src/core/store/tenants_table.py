@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from core.errors import Conflict, NotFound, ServiceUnavailable
+from core.errors import Conflict, NotFound
 from core.profiles import PRESETS, Profile
 from core.store.aws_errors import error_code, unavailable_on_outage
+from core.store.batch import batch_get
 from core.store.keys import TENANT_INDEX, TENANT_INDEX_PK, TENANT_SK, TOKEN_SK_PREFIX, tenant_pk, token_sk
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
@@ -213,17 +214,7 @@ class TenantTable:
         """One BatchGetItem: what the authorizer needs on every uncached request."""
         pk = {"S": tenant_pk(tenant_id)}
         keys: list[Any] = [{"PK": pk, "SK": {"S": TENANT_SK}}, {"PK": pk, "SK": {"S": token_sk(token_id)}}]
-        request: Any = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        items: list[dict[str, Any]] = []
-        for _ in range(3):  # UnprocessedKeys only under throttling; a short bounded retry
-            with unavailable_on_outage("DynamoDB"):
-                out = self._db.batch_get_item(RequestItems=request)
-            items.extend(out.get("Responses", {}).get(self._table, []))
-            request = out.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise ServiceUnavailable("DynamoDB is throttling token lookups.")
+        items = batch_get(self._db, self._table, keys)
         tenant = next((item_to_tenant(i) for i in items if i["SK"]["S"] == TENANT_SK), None)
         token = next((item_to_token(i) for i in items if i["SK"]["S"] != TENANT_SK), None)
         return tenant, token
