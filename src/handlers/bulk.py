@@ -17,21 +17,12 @@ from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes, record_bulk_results
 from handlers.http import register_error_handlers, scim_response
 from handlers.observability import logger, metrics, tracer
-from handlers.requests import json_body
+from handlers.requests import body_size, json_body
 from handlers.resources import caller, groups_service, list_body, request_projection, users_service
 
 app = APIGatewayRestResolver()
 register_error_handlers(app)
 app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
-
-
-def body_size(resolver: APIGatewayRestResolver) -> int:
-    """The request body's size in bytes, as the client sent it."""
-    event = resolver.current_event
-    raw = event.decoded_body if event.is_base64_encoded else event.body
-    if raw is None:
-        return 0
-    return len(raw.encode() if isinstance(raw, str) else raw)
 
 
 @app.post("/scim/v2/<tenant>/Bulk")

@@ -20,13 +20,23 @@ def header(app: APIGatewayRestResolver, name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
+def raw_body(app: APIGatewayRestResolver) -> str | None:
+    event = app.current_event
+    return event.decoded_body if event.is_base64_encoded else event.body
+
+
+def body_size(app: APIGatewayRestResolver) -> int:
+    """The request body's size in bytes, as the client sent it."""
+    raw = raw_body(app)
+    return 0 if raw is None else len(raw.encode())
+
+
 def json_body(app: APIGatewayRestResolver) -> Any:
     """The request body as JSON; any failure is a SCIM 400/413/415, never a 500."""
-    event = app.current_event
-    raw = event.decoded_body if event.is_base64_encoded else event.body
+    raw = raw_body(app)
     if raw is None or raw.strip() == "":
         raise InvalidSyntax("The request body is empty; a JSON object is required.")
-    if len(raw.encode() if isinstance(raw, str) else raw) > MAX_BODY_BYTES:
+    if body_size(app) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
     content_type = (header(app, "Content-Type") or "").split(";")[0].strip().lower()
     # Lenient: some IdPs send no Content-Type, or text/json; anything clearly not JSON is refused.
