@@ -1,1 +1,2 @@
-"""Benchmarks: deterministic counts (DynamoDB calls, items read) per SCIM operation, on moto."""
+"""Benchmarks (`make bench`): the SCIM workload with counts, capacity, CPU and cost (`bench.workload`),
+and cold starts (`bench.coldstart`). Method and results: docs/performance.md."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,3 +101,21 @@ def seed_users(table_name: str, tenant_id: str, n: int, prefix: str = "seeded") 
         ExpressionAttributeValues={":n": {"N": str(n)}},
     )
     return ids
+
+
+class etag_of:  # noqa: N801 - reads as a value in assertions: `== etag_of(2)`
+    """Equal to any signed ETag (``W/"<version>.<MAC>"``) of this version: tests that check the
+    version do not depend on the per-process signing key."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+    def __eq__(self, other: object) -> bool:
+        pattern = rf'W/"{self.version}\.[A-Za-z0-9_-]{{12}}"'
+        return isinstance(other, str) and re.fullmatch(pattern, other) is not None
+
+    def __hash__(self) -> int:
+        return hash(self.version)
+
+    def __repr__(self) -> str:
+        return f'W/"{self.version}.<mac>"'

@@ -28,8 +28,8 @@ class AuthFailure(StrEnum):
     MALFORMED = "malformed"
     UNKNOWN_TENANT = "unknown_tenant"
     TENANT_DISABLED = "tenant_disabled"
-    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 - a reason label
-    WRONG_SECRET = "wrong_secret"  # noqa: S105 - a reason label
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 - a reason label  # nosec B105
+    WRONG_SECRET = "wrong_secret"  # noqa: S105 - a reason label  # nosec B105
     REVOKED = "revoked"
     EXPIRED = "expired"
 
@@ -46,6 +46,7 @@ class Principal:
     tenant_id: str
     token_id: str
     profile_json: str = ""  # the tenant's profile, passed to the handlers in the authorizer context
+    api_key: str | None = None  # the tenant's usage plan key: its own throttling bucket
 
 
 # A token that the warm container has never seen may be newer than the cached secret: refetch,
@@ -87,7 +88,12 @@ class Authenticator:
         if meta.last_used_at is None or now - meta.last_used_at >= LAST_USED_RESOLUTION:
             with suppress(ServiceUnavailable):  # best effort: "last used" must never refuse a request
                 self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION)
-        return Principal(tenant_id=tenant_id, token_id=token.token_id, profile_json=tenant.profile.to_json())
+        return Principal(
+            tenant_id=tenant_id,
+            token_id=token.token_id,
+            profile_json=tenant.profile.to_json(),
+            api_key=tenant.api_key,
+        )
 
     def _stored_hashes(self, tenant_id: str, token_id: str) -> dict[str, str]:
         def load() -> dict[str, str]:

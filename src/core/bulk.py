@@ -61,6 +61,7 @@ from core.errors import (
 from core.filter import And, AttrPath, Compare, Filter, Or, Present, ValuePath, parse_filter
 from core.filter.ast import chain_operands
 from core.groups.service import GroupService
+from core.limits import BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES
 from core.query.attribute_info import SchemaAttributeInfo
 from core.query.listing import ListResult
 from core.query.request import SearchRequest
@@ -72,8 +73,8 @@ from core.store.keys import Kind
 from core.store.resources_table import StoredResource
 from core.users import UserService
 
-MAX_OPERATIONS: Final = 1000
-MAX_PAYLOAD_BYTES: Final = 1_048_576
+MAX_OPERATIONS: Final = BULK_MAX_OPERATIONS  # core.limits lists every input limit
+MAX_PAYLOAD_BYTES: Final = BULK_MAX_PAYLOAD_BYTES
 BULK_ID_PREFIX: Final = "bulkId:"
 # Stop starting operations when less than this is left of the invocation: a DynamoDB transaction,
 # a cold start's init time (counted by API Gateway, not by Lambda) and the response all fit in it.
@@ -441,7 +442,7 @@ def _success(op: BulkOperation, resource: StoredResource, caller: Caller, status
         op.bulk_id,
         status,
         location=location(caller.base_url, resource.kind, resource.id),
-        version=etag(resource.version),
+        version=etag(resource),
     )
 
 

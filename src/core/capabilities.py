@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from core.bulk import MAX_OPERATIONS, MAX_PAYLOAD_BYTES
 from core.discovery import (
     GROUP_RESOURCE_TYPE,
     USER_RESOURCE_TYPE,
@@ -18,6 +17,10 @@ from core.discovery import (
     FilterCapability,
     ServiceCapabilities,
 )
+
+# From core.limits, not core.bulk: the Bulk engine (and the group and PATCH code it imports) stays
+# off the import path of discovery, Users and Groups.
+from core.limits import BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES
 from core.query.listing import CURSOR_TIMEOUT_SECONDS
 from core.query.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -27,7 +30,7 @@ def service_capabilities() -> ServiceCapabilities:
     return ServiceCapabilities(
         patch=True,
         bulk=BulkCapability(
-            supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD_BYTES
+            supported=True, max_operations=BULK_MAX_OPERATIONS, max_payload_size=BULK_MAX_PAYLOAD_BYTES
         ),
         filter=FilterCapability(supported=True, max_results=MAX_PAGE_SIZE),
         change_password=False,  # IdPs set passwords through PUT/PATCH; no separate endpoint

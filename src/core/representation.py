@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import signing
 from core.errors import PreconditionFailed
 from core.schema.urns import GROUP_SCHEMA, USER_SCHEMA
+from core.signing import b64url, b64url_decode
 from core.store.keys import Kind
 from core.store.resources_table import StoredResource
 
@@ -14,9 +16,20 @@ RESOURCE_TYPES = {Kind.USER: "User", Kind.GROUP: "Group"}
 CORE_SCHEMAS = {Kind.USER: USER_SCHEMA, Kind.GROUP: GROUP_SCHEMA}
 
 
-def etag(version: int) -> str:
-    # Weak: two representations with one version may differ in attributes projected away.
-    return f'W/"{version}"'
+ETAG_MAC_BYTES = 9  # 72 bits: forging one takes ~2^71 requests, each a 412
+
+
+def etag_for(tenant_id: str, kind: Kind, resource_id: str, version: int) -> str:
+    """``W/"<version>.<MAC>"``: the same for the same version (so caches and If-None-Match work),
+    and tamper-evident: the MAC binds tenant, resource type, id and version, so an edited, guessed
+    or other tenant's ETag never matches. Weak: representations of one version may differ in
+    attributes projected away."""
+    mac = signing.keyring().mac(tenant_id, "etag", (kind.value, resource_id, str(version)), ETAG_MAC_BYTES)
+    return f'W/"{version}.{b64url(mac)}"'
+
+
+def etag(res: StoredResource) -> str:
+    return etag_for(res.tenant_id, res.kind, res.id, res.version)
 
 
 def location(base_url: str, kind: Kind, resource_id: str) -> str:
@@ -31,26 +44,44 @@ def to_wire(res: StoredResource, base_url: str) -> dict[str, Any]:
         "created": res.created,
         "lastModified": res.last_modified,
         "location": location(base_url, res.kind, res.id),
-        "version": etag(res.version),
+        "version": etag(res),
     }
     return doc
 
 
 def _tags(header: str) -> list[str]:
-    return [t.strip() for t in header.split(",") if t.strip()]
+    return [t.strip() for t in header.split(",") if t.strip()][:MAX_TAGS]
 
 
-def _same(tag: str, version: int) -> bool:
-    # Weak comparison (RFC 9110 §8.8.3.2): W/"3" and "3" name the same version.
-    return tag == "*" or tag.removeprefix("W/") == f'"{version}"'
+MAX_TAGS = 20  # a header listing more is not a client we need to serve precisely
 
 
-def check_if_match(header: str | None, version: int) -> None:
-    """RFC 7644 §3.14: a stale If-Match is 412 Precondition Failed."""
-    if header is not None and not any(_same(t, version) for t in _tags(header)):
-        raise PreconditionFailed(f"The resource is at version {etag(version)}; If-Match was {header[:64]!r}.")
+def _same(tag: str, res: StoredResource) -> bool:
+    # Weak comparison (RFC 9110 §8.8.3.2): W/"3.x" and "3.x" name the same version.
+    if tag == "*":
+        return True
+    opaque = tag.removeprefix("W/")
+    if len(opaque) < 2 or opaque[0] != '"' or opaque[-1] != '"':
+        return False
+    version, _, mac = opaque[1:-1].partition(".")
+    if version != str(res.version):
+        return False  # stale (or not ours): no MAC work, no key re-read
+    try:
+        raw = b64url_decode(mac)
+    except ValueError:
+        return False
+    if len(raw) != ETAG_MAC_BYTES:
+        return False
+    parts = (res.kind.value, res.id, str(res.version))
+    return signing.keyring().verify(res.tenant_id, "etag", parts, raw)
 
 
-def not_modified(if_none_match: str | None, version: int) -> bool:
-    """GET with If-None-Match naming the current version → 304 Not Modified."""
-    return if_none_match is not None and any(_same(t, version) for t in _tags(if_none_match))
+def check_if_match(header: str | None, res: StoredResource) -> None:
+    """RFC 7644 §3.14: a stale, forged or foreign If-Match is 412 Precondition Failed."""
+    if header is not None and not any(_same(t, res) for t in _tags(header)):
+        raise PreconditionFailed(f"The resource is at version {etag(res)}; If-Match was {header[:64]!r}.")
+
+
+def not_modified(if_none_match: str | None, res: StoredResource) -> bool:
+    """GET with If-None-Match naming the current version (genuinely, MAC included) → 304."""
+    return if_none_match is not None and any(_same(t, res) for t in _tags(if_none_match))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from core.discovery import ServiceCapabilities
-from core.errors import PreconditionFailed, ServiceUnavailable
+from core.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from core.profiles import PRESETS, Profile, capabilities_for
 from core.query.listing import ListContext, ListResult, list_resources
 from core.query.request import SearchRequest
@@ -121,7 +121,7 @@ class ResourceService:
         """Apply `change` under optimistic concurrency; returns (before, after)."""
         for _ in range(WRITE_ATTEMPTS):
             existing = self.get(caller, resource_id)
-            check_if_match(if_match, existing.version)
+            check_if_match(if_match, existing)
             doc, secret_input = change(existing)
             secret = secret_of(secret_input, existing)
             if doc == existing.document and secret == existing.secret:
@@ -149,8 +149,12 @@ class ResourceService:
 
     def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
         for _ in range(WRITE_ATTEMPTS):
-            existing = self.get(caller, resource_id)
-            check_if_match(if_match, existing.version)
+            try:
+                existing = self.get(caller, resource_id)
+            except NotFound:
+                self._finish_interrupted_delete(caller, resource_id)
+                raise
+            check_if_match(if_match, existing)
             actor = caller.actor(self.clock())
             try:
                 self.table.delete(existing, actor)
@@ -164,3 +168,16 @@ class ResourceService:
         raise ServiceUnavailable(
             f"The {self.resource_type} is being changed concurrently; retry the request."
         )
+
+    def _finish_interrupted_delete(self, caller: Caller, resource_id: str) -> None:
+        """Remove memberships a DELETE left behind when it failed (503) after its transaction.
+
+        The resource's own transaction commits first; its memberships go in later calls. If those
+        fail, the IdP retries the DELETE (a 503 says so), finds no resource and gets its 404, but
+        only after this retry has finished the cleanup, so no membership outlives its resource.
+        Costs one Query (two for a group) on a DELETE of an absent id, and nothing otherwise.
+        """
+        actor = caller.actor(self.clock())
+        self.memberships.delete_all_of_member(caller.tenant_id, resource_id, actor)
+        if self.kind is Kind.GROUP:
+            self.memberships.delete_all_of_group(caller.tenant_id, resource_id)

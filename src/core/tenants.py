@@ -33,6 +33,9 @@ class Tenant(BaseModel):
     created_at: datetime
     profile: Profile = PRESETS["default"]
     profile_version: int = 1  # bumped by every profile edit
+    # The tenant's API Gateway usage plan key (its own throttling bucket); None for tenants created
+    # before per-tenant keys, which share the stack's bucket. An identifier, not a credential.
+    api_key: str | None = None
 
     @property
     def active(self) -> bool:

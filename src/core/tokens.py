@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core.tenants import TENANT_ID_PATTERN, is_valid_tenant_id
 
-TOKEN_PREFIX = "scim_"  # noqa: S105 - the public token prefix
+TOKEN_PREFIX = "scim_"  # noqa: S105 - the public token prefix  # nosec B105
 HASH_SCHEME = "sha256"
 SECRET_BYTES = 32
 _TENANT = TENANT_ID_PATTERN.pattern.strip("^$")

@@ -58,7 +58,7 @@ class UserService(ResourceService):
         )
         if pruned is None:
             existing = self.get(caller, user_id)
-            check_if_match(if_match, existing.version)
+            check_if_match(if_match, existing)
             return existing
 
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:

@@ -14,11 +14,13 @@ Outcomes (each proven in tests/unit/test_authorizer.py):
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from core.auth import AuthenticationFailed, Authenticator, Principal
 from core.cache import TtlCache
@@ -54,6 +56,15 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return next((str(v) for k, v in headers.items() if k.lower() == wanted), None)
 
 
+def usage_key(principal: Principal) -> str:
+    """The usage plan key that throttles this tenant (the API's key source is AUTHORIZER)."""
+    if principal.api_key:
+        return principal.api_key
+    # Created before per-tenant keys: fail open into the stack's shared bucket, and say so.
+    logger.warning("tenant has no usage plan key; sharing the stack's bucket (scimctl tenant api-key)")
+    return os.environ.get("SHARED_API_KEY", "")
+
+
 def tenant_policy(method_arn: str, principal: Principal) -> dict[str, Any]:
     # methodArn: arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path…>
     arn_prefix, _, _ = method_arn.partition("/")
@@ -61,6 +72,7 @@ def tenant_policy(method_arn: str, principal: Principal) -> dict[str, Any]:
     base = f"{arn_prefix}/{stage}/*/scim/v2/{principal.tenant_id}"
     return {
         "principalId": f"{principal.tenant_id}|{principal.token_id}",
+        "usageIdentifierKey": usage_key(principal),
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
@@ -92,8 +104,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         with single_metric(name="AuthFailuresByReason", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="reason", value=failure.reason.value)
         raise Unauthorized from None
-    except ServiceUnavailable:
+    except (ServiceUnavailable, ClientError, BotoCoreError):
         # Raised on purpose: API Gateway answers an authorizer error with a 503 gateway response.
+        # A non-transient AWS error (AccessDenied, a KMS failure) is a dependency failure too.
         logger.exception("token store unavailable")
         metrics.add_metric(name="AuthDependencyFailures", unit=MetricUnit.Count, value=1)
         raise

@@ -26,17 +26,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import Delivery, Destination, EventSink, deliver
 from core.events.publisher import Retry
-from handlers import aws_clients
+from core.store.aws_errors import remaining_budget, time_budget
+from handlers import aws_clients, signing_keys
 from handlers.observability import logger, metrics, tracer
 from handlers.settings import events_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
+# Events carry meta.version: the same signed ETag the API returns (handlers.signing_keys).
+signing_keys.install()
 
 # PutEvents entries a partial failure rejected are put again up to 3 more times, backing off
 # 0.2 s, 0.4 s, 0.8 s (with jitter) on top of the client's own retries of a failed call.
 RETRY = Retry()
+# Stop starting AWS calls this long before the Lambda timeout, so the partial batch response (the
+# records to retry) is always returned: a timed-out invocation would fail the whole batch.
+SAFETY_MARGIN_SECONDS = 2.0
 
 
 class EventBridgeSink:
@@ -58,7 +64,15 @@ def process_batch(
 ) -> PartialItemFailureResponse:
     """Publish one stream batch; the partial batch response names the records to retry."""
     records: list[dict[str, Any]] = event.get("Records") or []
-    delivery = deliver(records, sink, destination(), RETRY)
+    budget = (
+        None if context is None else context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
+    )
+    if budget is None:
+        delivery = deliver(records, sink, destination(), RETRY)
+    else:
+        # The events client's retries and the publisher's own both stop when the budget runs out.
+        with time_budget(max(budget, 0.0)):
+            delivery = deliver(records, sink, destination(), RETRY, remaining_budget)
     _report(delivery)
     # A record's sequence number is unique in its shard, and what Lambda retries from.
     positions = {_sequence_number(record): index for index, record in enumerate(records)}

@@ -49,8 +49,8 @@ def create_group(tenant: str) -> Response[str]:
 def get_group(tenant: str, group_id: str) -> Response[str]:
     who = caller(app, tenant)
     group = groups_service().get(who, unquote(group_id))
-    if not_modified(header(app, "If-None-Match"), group.version):
-        return Response(status_code=304, headers={"ETag": etag(group.version)})
+    if not_modified(header(app, "If-None-Match"), group):
+        return Response(status_code=304, headers={"ETag": etag(group)})
     return render_group(who, with_members(group, who))
 
 
@@ -72,7 +72,7 @@ def patch_group(tenant: str, group_id: str) -> Response[str]:
         return render_group(who, with_members(group, who))
     # RFC 7644 §3.5.2 allows 204; Okta documents 204 for group PATCH, Entra accepts both, and it
     # spares reading every member of a large group.
-    return Response(status_code=204, headers={"ETag": etag(group.version)})
+    return Response(status_code=204, headers={"ETag": etag(group)})
 
 
 @app.delete("/scim/v2/<tenant>/Groups/<group_id>")

@@ -12,8 +12,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
-from core.errors import InternalError, NotFound, ScimError, Unauthorized, error_document
+from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, Unauthorized, error_document
+from core.store.aws_errors import is_transient
 from core.tenants import is_valid_tenant_id
 from handlers.observability import logger, metrics
 
@@ -50,6 +52,14 @@ def _on_unexpected(_: Exception) -> Response[str]:
     return error_response(InternalError())
 
 
+def _on_aws_error(error: Exception) -> Response[str]:
+    # An AWS failure that no store translated: an outage is still a 503 the IdP retries, not a 500.
+    if is_transient(error):
+        logger.warning("AWS dependency failed", extra={"error": type(error).__name__})
+        return error_response(ServiceUnavailable())
+    return _on_unexpected(error)
+
+
 def _on_not_found(_: Exception) -> Response[str]:
     return error_response(NotFound("No SCIM endpoint matches this method and path."))
 
@@ -58,6 +68,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every failure becomes a SCIM error; powertools picks the most specific class (by MRO)."""
     app.exception_handler(ScimError)(_on_scim_error)
     app.exception_handler(ServiceError)(_on_powertools_error)
+    app.exception_handler([ClientError, BotoCoreError])(_on_aws_error)
     app.exception_handler(Exception)(_on_unexpected)
     app.not_found(_on_not_found)
 

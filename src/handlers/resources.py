@@ -19,12 +19,15 @@ from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 from core.users import UserService
-from handlers import aws_clients
+from handlers import aws_clients, signing_keys
 from handlers.audit import RecordingMembershipTable, RecordingResourceTable
 from handlers.http import request_tenant, scim_response, tenant_base_url
 from handlers.profile_context import tenant_profile
 from handlers.requests import query_params
 from handlers.settings import common_settings
+
+# Cursors and ETags are signed with the stack's key, read on first use (handlers.signing_keys).
+signing_keys.install()
 
 
 @cache
@@ -77,7 +80,7 @@ def render(
     extra: dict[str, Any] | None = None,
 ) -> Response[str]:
     """One resource, projected, with ETag (and Location for a 201)."""
-    headers = {"ETag": etag(resource.version)}
+    headers = {"ETag": etag(resource)}
     if status == 201:
         headers["Location"] = location(who.base_url, resource.kind, resource.id)
     doc = to_wire(resource, who.base_url)
@@ -94,7 +97,8 @@ def list_body(
     resources = []
     for resource in result.resources:
         doc = to_wire(resource, who.base_url)
-        doc.update(extra(resource) if extra else {})
+        added = extra(resource) if extra else {}  # nosec B610 # a callback, not Django's QuerySet.extra
+        doc.update(added)
         resources.append(shape.apply(doc))
     body: dict[str, Any] = {
         "schemas": [LIST_RESPONSE_SCHEMA],

@@ -45,8 +45,8 @@ def create_user(tenant: str) -> Response[str]:
 def get_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(app, tenant)
     user = users_service().get(who, unquote(user_id))
-    if not_modified(header(app, "If-None-Match"), user.version):
-        return Response(status_code=304, headers={"ETag": etag(user.version)})
+    if not_modified(header(app, "If-None-Match"), user):
+        return Response(status_code=304, headers={"ETag": etag(user)})
     return render_user(who, user)
 
 

@@ -12,6 +12,7 @@ from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus, is_valid_tenant_id
 from core.tokens import TokenMetadata, generate_token, hash_token
+from scimctl.usage_plan import UsagePlanKeys
 
 
 class AdminError(Exception):
@@ -31,11 +32,13 @@ class Admin:
         hashes: TokenHashStore,
         flush_authorizer_cache: Callable[[], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        usage_plan: UsagePlanKeys | None = None,
     ) -> None:
         self._table = table
         self._hashes = hashes
         self._flush = flush_authorizer_cache
         self._now = now
+        self._usage_plan = usage_plan
 
     def create_tenant(
         self, tenant_id: str, display_name: str | None = None, profile: Profile | None = None
@@ -54,7 +57,21 @@ class Admin:
         # Secret first: a tenant row without its secret could never authenticate anyone.
         self._hashes.create_secret(tenant_id, tags={"scim:tenant": tenant_id})
         self._table.create_tenant(tenant)
-        return tenant
+        return self.ensure_api_key(tenant_id) if self._usage_plan is not None else tenant
+
+    def ensure_api_key(self, tenant_id: str) -> Tenant:
+        """Give the tenant its own usage plan key (its own throttling bucket) unless it has one.
+
+        Tenants created before per-tenant keys share the stack's bucket (the authorizer logs a
+        warning for each) until this runs: `scimctl tenant api-key TENANT`."""
+        tenant = self.require_tenant(tenant_id)
+        if tenant.api_key is not None:
+            return tenant
+        if self._usage_plan is None:
+            raise AdminError("this stack has no tenant usage plan (TenantUsagePlanId output)")
+        self._table.set_api_key(tenant_id, self._usage_plan.create(tenant_id))
+        self._flush_cache()  # cached authorizer answers still name the shared bucket
+        return self.require_tenant(tenant_id)
 
     def require_tenant(self, tenant_id: str) -> Tenant:
         tenant = self._table.get_tenant(tenant_id) if is_valid_tenant_id(tenant_id) else None
@@ -109,6 +126,23 @@ class Admin:
             raise AdminError(str(exc.detail)) from exc
         self._hashes.remove_hash(tenant_id, token_id)
         self._flush_cache()
+
+    def revoke_all_tokens(self, tenant_id: str) -> list[str]:
+        """Revoke every token of a tenant (a leaked batch, an offboarded IdP); the tenant stays active.
+
+        Returns the ids that were not revoked before. Hashes are removed even for ids without
+        metadata, so a half-issued token cannot survive either.
+        """
+        self.require_tenant(tenant_id)
+        newly_revoked: list[str] = []
+        for meta in self.list_tokens(tenant_id):
+            if meta.revoked_at is None:
+                self._table.revoke_token(tenant_id, meta.token_id, self._now())
+                newly_revoked.append(meta.token_id)
+        for token_id in self._hashes.get_hashes(tenant_id):
+            self._hashes.remove_hash(tenant_id, token_id)
+        self._flush_cache()
+        return newly_revoked
 
     def _flush_cache(self) -> None:
         # API Gateway caches authorizer decisions per token for AuthorizerCacheTtl seconds.

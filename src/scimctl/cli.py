@@ -1,9 +1,10 @@
 """`scimctl`: tenants, tokens and the local gateway.
 
     scimctl serve [--host 127.0.0.1] [--port 8000] [--token-file F] [--events-file F]
-    scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable …
-    scimctl [target] token issue|list|revoke …
+    scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore …
+    scimctl [target] token issue|list|revoke|revoke-all …
     scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
+    scimctl [target] events replay [--max-messages N]
 
 Without --env/--stack, commands talk to the running local gateway (`make serve`).
 """
@@ -27,9 +28,10 @@ from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
-from scimctl import audit_cli
+from scimctl import audit_cli, events_replay, tenant_restore
 from scimctl.admin import Admin, AdminError
 from scimctl.stack import DEFAULT_STATE_FILE, StackError, StackTarget, resolve_target
+from scimctl.usage_plan import UsagePlanKeys
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
 
@@ -63,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--preset", default="default", choices=sorted(PRESETS), help="profile of the demo tenant"
     )
+    serve.add_argument(
+        "--throttle",
+        action="store_true",
+        help="enforce the per-tenant usage plan rate (TenantRateLimit/TenantBurstLimit) as API Gateway does",
+    )
     audit_cli.add_parser(sub)
+    events_replay.add_parser(sub)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant")
@@ -79,8 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     profile.add_argument("--preset", dest="profile_preset", help="replace it with a preset")
     profile.add_argument("--format", choices=["json", "yaml"], default="json")
+    restore = tenant.add_parser(
+        "restore", help="copy a disabled tenant's data back from a point-in-time restored table"
+    )
+    restore.add_argument("tenant_id")
+    restore.add_argument("--from-table", required=True, help="the table the point-in-time restore created")
+    restore.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
     for action in ("show", "disable", "enable"):
         tenant.add_parser(action).add_argument("tenant_id")
+    tenant.add_parser(
+        "api-key", help="give a tenant created before per-tenant throttling its own usage plan key"
+    ).add_argument("tenant_id")
 
     token = sub.add_parser("token", help="manage bearer tokens").add_subparsers(dest="action", required=True)
     issue = token.add_parser("issue", help="issue a token (printed once, never shown again)")
@@ -91,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token")
     revoke.add_argument("tenant_id")
     revoke.add_argument("token_id")
+    token.add_parser(
+        "revoke-all", help="revoke every token of a tenant (the tenant stays enabled)"
+    ).add_argument("tenant_id")
     return parser
 
 
@@ -103,10 +123,14 @@ def make_admin(target: StackTarget) -> Admin:
         def flush() -> None:
             apigw.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
 
+    usage_plan = None
+    if target.usage_plan_id:
+        usage_plan = UsagePlanKeys(target.client("apigateway"), target.usage_plan_id, target.stack_name)
     return Admin(
         TenantTable(target.client("dynamodb"), target.table_name),
         TokenHashStore(target.client("secretsmanager"), target.secrets_prefix),
         flush_authorizer_cache=flush,
+        usage_plan=usage_plan,
     )
 
 
@@ -188,10 +212,26 @@ def run_tenant(args: argparse.Namespace, admin: Admin, target: StackTarget) -> N
         emit(tenant_view(admin.create_tenant(args.tenant_id, args.name, chosen), target), args.json)
     elif args.action == "profile":
         run_profile(args, admin)
+    elif args.action == "restore":
+        result = tenant_restore.restore_tenant(
+            admin,
+            target.client("dynamodb"),
+            tenant_id=args.tenant_id,
+            live_table=target.table_name,
+            restored_table=args.from_table,
+            dry_run=args.dry_run,
+        )
+        emit(
+            {"tenant": result.tenant, "restored": result.restored, "removed": result.removed}
+            | {"dryRun": result.dry_run},
+            args.json,
+        )
     elif args.action == "list":
         emit([tenant_view(t, target) for t in admin.list_tenants()], args.json)
     elif args.action == "show":
         emit(tenant_view(admin.require_tenant(args.tenant_id), target), args.json)
+    elif args.action == "api-key":
+        emit(tenant_view(admin.ensure_api_key(args.tenant_id), target), args.json)
     else:
         status = TenantStatus.DISABLED if args.action == "disable" else TenantStatus.ACTIVE
         emit(tenant_view(admin.set_tenant_status(args.tenant_id, status), target), args.json)
@@ -209,6 +249,9 @@ def run_token(args: argparse.Namespace, admin: Admin, target: StackTarget) -> No
             print("Store this token now: it is shown once and cannot be retrieved again.", file=sys.stderr)
     elif args.action == "list":
         emit([token_view(t) for t in admin.list_tokens(args.tenant_id)], args.json)
+    elif args.action == "revoke-all":
+        revoked = admin.revoke_all_tokens(args.tenant_id)
+        emit({"tenant": args.tenant_id, "revoked": revoked}, args.json)
     else:
         admin.revoke_token(args.tenant_id, args.token_id)
         emit({"tokenId": args.token_id, "state": "revoked"}, args.json)
@@ -226,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             state_file=args.state_file,
             events_file=args.events_file,
             preset=args.preset,
+            throttle_tenants=args.throttle,
         )
         return 0
     try:
@@ -233,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin = make_admin(target)
         if args.command == "audit":
             audit_cli.run_audit(args, target)
+        elif args.command == "events":
+            return events_replay.run_events(args, target)
         elif args.command == "tenant":
             run_tenant(args, admin, target)
         else:

@@ -10,8 +10,9 @@ tenant, in background threads, and returns a handle that tests use as a fixture;
 blocking command-line form that prints the Tenant URL and token and stops on Ctrl-C or SIGTERM.
 
 Known differences from AWS: every function shares one process (and so one environment, the
-union of theirs, checked to agree); there is no throttling, no timeout enforcement and no
-binary media type configuration (a body that is not UTF-8 is passed base64-encoded).
+union of theirs, checked to agree); no stage-wide throttling (the per-tenant usage plan bucket is
+emulated: `TokenBuckets`), no timeout enforcement and no binary media type configuration (a body
+that is not UTF-8 is passed base64-encoded).
 """
 
 from __future__ import annotations
@@ -54,15 +55,20 @@ from scimctl.local_aws import (
     local_refs,
 )
 from scimctl.local_events import events_pump
+from scimctl.openapi_doc import openapi_json
 from scimctl.template import (
+    API_TYPE,
     DEFAULT_ACCOUNT_ID,
+    USAGE_PLAN_TYPE,
     Function,
     Route,
     Template,
     TemplateError,
     function_environment,
     load_template,
+    resolve,
 )
+from scimctl.usage_plan import UsagePlanKeys
 
 log = logging.getLogger("scimctl.gateway")
 
@@ -89,6 +95,7 @@ _BUILTIN_RESPONSES: Final[Mapping[str, tuple[int, str | None]]] = {
     "DEFAULT_5XX": (500, None),
     "INTEGRATION_FAILURE": (502, "Internal server error"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+    "INVALID_API_KEY": (403, "Forbidden"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
@@ -237,6 +244,7 @@ class _Policy:
     allow: tuple[re.Pattern[str], ...]
     deny: tuple[re.Pattern[str], ...]
     context: Mapping[str, str]
+    usage_key: str | None = None  # usageIdentifierKey: the usage plan key (API key source AUTHORIZER)
 
     def permits(self, method_arn: str) -> bool:
         if any(p.fullmatch(method_arn) for p in self.deny):  # an explicit Deny wins
@@ -280,6 +288,7 @@ def parse_policy(result: Any) -> _Policy:
         allow=tuple(allow),
         deny=tuple(deny),
         context={str(k): _context_value(str(k), v) for k, v in context.items()},
+        usage_key=str(result["usageIdentifierKey"]) if result.get("usageIdentifierKey") else None,
     )
 
 
@@ -319,6 +328,47 @@ class AuthorizerCache:
     def flush(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+# ---------------------------------------------------------------------------------------- throttling
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    rate: float  # tokens per second
+    burst: int  # bucket size
+
+
+def usage_plan_throttle(template: Template, refs: Mapping[str, Any]) -> Throttle | None:
+    """The template's usage plan throttle (TenantRateLimit / TenantBurstLimit), if any."""
+    for _, props in template.resources_of_type(USAGE_PLAN_TYPE):
+        spec = resolve(dict(props.get("Throttle") or {}), refs)
+        if spec:
+            return Throttle(rate=float(spec["RateLimit"]), burst=int(spec["BurstLimit"]))
+    return None
+
+
+def api_key_required(template: Template) -> bool:
+    for _, props in template.resources_of_type(API_TYPE):
+        return bool((props.get("Auth") or {}).get("ApiKeyRequired"))
+    return False
+
+
+class TokenBuckets:
+    """One token bucket per usage plan key, as API Gateway throttles each key of a usage plan."""
+
+    def __init__(self, throttle: Throttle, clock: Callable[[], float] = time.monotonic) -> None:
+        self.throttle = throttle
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key → (tokens, last refill)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.throttle.burst), now))
+            tokens = min(float(self.throttle.burst), tokens + (now - last) * self.throttle.rate)
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            return allowed
 
 
 # ---------------------------------------------------------------------------------------- functions
@@ -440,6 +490,7 @@ class LocalGateway:
         table_name: str | None = None,
         parameters: Mapping[str, str] | None = None,
         serialize_invocations: bool = True,
+        throttle_tenants: bool = False,
     ) -> None:
         self.template: Template = load_template(template_path, parameters)
         self.stage = stage
@@ -450,6 +501,10 @@ class LocalGateway:
         self.authorizer = self.template.authorizer
         ttl = cache_ttl if cache_ttl is not None else (self.authorizer.ttl_seconds if self.authorizer else 0)
         self.authorizer_cache = AuthorizerCache(ttl)
+        throttle = usage_plan_throttle(self.template, self.refs)
+        self.api_key_required = api_key_required(self.template)
+        # Opt-in (`scimctl serve --throttle`, the rate-limit tests): test suites hammer one tenant.
+        self.tenant_buckets = TokenBuckets(throttle) if throttle is not None and throttle_tenants else None
         lock = threading.RLock()
         self._invoke_lock = lock
         # Called after each request that reached a function (`scimctl serve --events-file`).
@@ -540,6 +595,10 @@ class LocalGateway:
             request_id=str(uuid.uuid4()),
             started=time.time(),
         )
+        if request.method == "GET" and path == "/openapi.json":  # local only: the API description, no auth
+            host = _header(request.headers, "Host") or "127.0.0.1"
+            description = openapi_json(self.template.path, f"http://{host}/{self.stage}")
+            return LocalResponse(200, (("Content-Type", "application/json"),), description)
         if len(body) > MAX_BODY_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", request.request_id)
         prefix = f"/{self.stage}"
@@ -610,8 +669,21 @@ class LocalGateway:
             return self.gateway_response("UNAUTHORIZED", request.request_id)
         if not decision.permits(self.method_arn(request.method, request.path)):
             return self.gateway_response("ACCESS_DENIED", request.request_id)
+        refused = self._usage_plan_refusal(decision)
+        if refused is not None:
+            return self.gateway_response(refused, request.request_id)
         latency = int((time.perf_counter() - started) * 1000)
         return {**decision.context, "principalId": decision.principal_id, "integrationLatency": latency}
+
+    def _usage_plan_refusal(self, decision: _Policy) -> str | None:
+        """The usage plan step: no key named → INVALID_API_KEY; the key's bucket dry → THROTTLED."""
+        if not self.api_key_required:
+            return None
+        if decision.usage_key is None:
+            return "INVALID_API_KEY"
+        if self.tenant_buckets is not None and not self.tenant_buckets.take(decision.usage_key):
+            return "THROTTLED"
+        return None
 
     def _invoke_authorizer(
         self, function_id: str, request: _Request, route: Route, params: dict[str, str]
@@ -927,8 +999,11 @@ class RunningGateway:
         self.stop()
 
 
+_ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only compared, never bound  # nosec B104
+
+
 def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - only compared
+    return "127.0.0.1" if host in ("", _ALL_INTERFACES) else host
 
 
 def _wait_until_accepting(host: str, port: int, timeout: float = 10.0) -> None:
@@ -956,13 +1031,21 @@ def start_gateway(
     log_requests: bool = True,
     events_file: Path | None = None,
     preset: str = "default",
+    parameters: Mapping[str, str] | None = None,
+    throttle_tenants: bool = False,
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
     ``port=0`` picks a free port (tests); moto's HTTP API listens on ``aws_port``, by default
     the gateway's port + 1 (any free port when ``port`` is 0).
     """
-    gateway = LocalGateway(template_path or default_template_path(), stage=stage, cache_ttl=cache_ttl)
+    gateway = LocalGateway(
+        template_path or default_template_path(),
+        stage=stage,
+        cache_ttl=cache_ttl,
+        parameters=parameters,
+        throttle_tenants=throttle_tenants,
+    )
     with ExitStack() as stack:
         # Bound (and listening) first: the state file names the port it got.
         httpd = _GatewayHTTPServer((host, port), gateway, log_requests)
@@ -991,6 +1074,11 @@ def start_gateway(
             TenantTable(aws.client("dynamodb"), aws.table_name),
             TokenHashStore(aws.client("secretsmanager"), aws.secrets_prefix),
             flush_authorizer_cache=gateway.flush_authorizer_cache,
+            usage_plan=(
+                UsagePlanKeys(aws.client("apigateway"), aws.usage_plan_id, aws.stack_name)
+                if aws.usage_plan_id
+                else None
+            ),
         )
         admin.create_tenant(DEMO_TENANT, "Demo tenant", profiles.preset(preset))
         token = admin.issue_token(DEMO_TENANT, DEMO_TOKEN_NAME).token
@@ -1054,6 +1142,7 @@ def serve(
     on_ready: Callable[[RunningGateway], None] | None = None,
     events_file: Path | None = None,
     preset: str = "default",
+    throttle_tenants: bool = False,
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1075,6 +1164,7 @@ def serve(
                 stage=stage,
                 events_file=events_file,
                 preset=preset,
+                throttle_tenants=throttle_tenants,
             )
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)

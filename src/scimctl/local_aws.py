@@ -1,7 +1,8 @@
 """AWS for the local gateway: moto in this process, shared over HTTP with other processes.
 
 `local_aws` starts moto's `mock_aws` (fake credentials and region, set only while it runs),
-creates the DynamoDB table from `template.yaml` (`table_create_kwargs`) and the EventBridge bus,
+creates the DynamoDB table from `template.yaml` (`table_create_kwargs`), the EventBridge bus, the
+signing key secret (random value, as ``GenerateSecretString`` would make) and the tenant usage plan,
 and serves moto's HTTP API on a second loopback port so that a separate ``scimctl`` process can
 reach the same in-memory data (``endpoint_url`` in the state file). In this process, boto3 calls
 with that ``endpoint_url`` are not intercepted by moto (no AWS hostname): they go over loopback
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -34,6 +36,8 @@ from scimctl.template import (
     API_TYPE,
     DEFAULT_ACCOUNT_ID,
     EVENT_BUS_TYPE,
+    SECRET_TYPE,
+    USAGE_PLAN_TYPE,
     Template,
     resolve,
     table_create_kwargs,
@@ -55,7 +59,9 @@ AWS_LOCK = threading.RLock()
 # instance metadata) to leak into a local run.
 _LOCAL_AWS_ENV: dict[str, str | None] = {
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
+    # B105: moto's dummy key and two variables cleared, no secret. A blanket nosec, because bandit
+    # warns about every other string of the literal when the id is given.
+    "AWS_SECRET_ACCESS_KEY": "local",  # nosec
     "AWS_SESSION_TOKEN": None,
     "AWS_SECURITY_TOKEN": None,
     "AWS_PROFILE": None,
@@ -78,6 +84,7 @@ class LocalAws:
     event_bus_name: str | None
     api_url: str | None
     stack_name: str
+    usage_plan_id: str | None = None  # where scimctl adds each tenant's API key
 
     def client(self, service: str) -> Any:
         """An in-process client (intercepted by moto, no HTTP)."""
@@ -185,6 +192,9 @@ def resource_names(template: Template, *, stack_name: str, region: str, table_na
         names[logical_id] = str(resolve(props.get("Name", f"{stack_name}-{logical_id}"), refs))
     for logical_id, _ in template.resources_of_type(API_TYPE):
         names[logical_id] = LOCAL_API_ID
+    for logical_id, props in template.resources_of_type(SECRET_TYPE):
+        # The name, not an ARN: GetSecretValue takes either, and moto's ARN has a random suffix.
+        names[logical_id] = str(resolve(props.get("Name", f"{stack_name}-{logical_id}"), refs))
     return names
 
 
@@ -210,8 +220,9 @@ def _output(template: Template, name: str, refs: Mapping[str, Any]) -> str | Non
 
 
 # ---------------------------------------------------------------------------------------- resources
-def create_resources(template: Template, refs: Mapping[str, Any]) -> None:
-    """The stateful resources a request can touch: the table (with TTL) and the event buses."""
+def create_resources(template: Template, refs: Mapping[str, Any]) -> str | None:
+    """The stateful resources a request can touch: the table (with TTL), the event buses, the
+    stack's secrets and the usage plan (whose id it returns)."""
     table_id, _ = table_properties(template)
     table_name = str(refs[table_id])
     dynamodb = boto3.client("dynamodb")
@@ -225,9 +236,18 @@ def create_resources(template: Template, refs: Mapping[str, Any]) -> None:
     events = boto3.client("events")
     for logical_id, _ in template.resources_of_type(EVENT_BUS_TYPE):
         events.create_event_bus(Name=str(refs[logical_id]))
-    # Warm the default session (credentials, endpoint data) while single-threaded: concurrent
-    # first use of a boto3 session from handler threads is not thread-safe.
-    boto3.client("secretsmanager")
+    secretsmanager = boto3.client("secretsmanager")
+    for logical_id, _ in template.resources_of_type(SECRET_TYPE):
+        secretsmanager.create_secret(Name=str(refs[logical_id]), SecretString=secrets.token_urlsafe(48))
+    plan_id = None
+    for logical_id, props in template.resources_of_type(USAGE_PLAN_TYPE):
+        throttle = resolve(dict(props.get("Throttle") or {}), refs)
+        plan = boto3.client("apigateway").create_usage_plan(
+            name=str(resolve(props.get("UsagePlanName", logical_id), refs)),
+            throttle={"rateLimit": float(throttle["RateLimit"]), "burstLimit": int(throttle["BurstLimit"])},
+        )
+        plan_id = str(plan["id"])
+    return plan_id
 
 
 def write_state(path: Path, state: Mapping[str, Any]) -> None:
@@ -260,7 +280,7 @@ def local_aws(
         # Before any boto3 client exists, so that every client of this run is mocked.
         stack.enter_context(mock_aws())
         stack.enter_context(serialized_aws_calls())
-        create_resources(template, refs)
+        usage_plan_id = create_resources(template, refs)
         endpoint_url = stack.enter_context(moto_http_server(host, port))
         aws = LocalAws(
             endpoint_url=endpoint_url,
@@ -270,6 +290,7 @@ def local_aws(
             event_bus_name=buses[0] if buses else None,
             api_url=api_url,
             stack_name=stack_name,
+            usage_plan_id=usage_plan_id,
         )
         if state_file is not None:
             write_state(state_file, aws.state())

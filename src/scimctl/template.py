@@ -22,6 +22,8 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 API_TYPE = "AWS::Serverless::Api"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 EVENT_BUS_TYPE = "AWS::Events::EventBus"
+SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type  # nosec B105
+USAGE_PLAN_TYPE = "AWS::ApiGateway::UsagePlan"
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account
 NO_VALUE = "AWS::NoValue"
@@ -90,7 +92,8 @@ CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 def load_document(path: Path) -> dict[str, Any]:
     """The raw template, intrinsics in long form."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - SafeLoader
+        text = path.read_text(encoding="utf-8")
+        document = yaml.load(text, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader  # nosec B506
     except (OSError, yaml.YAMLError) as exc:
         raise TemplateError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):

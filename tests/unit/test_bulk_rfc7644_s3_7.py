@@ -20,10 +20,13 @@ from core.bulk import (
     parse_bulk_request,
 )
 from core.capabilities import service_capabilities
+from core.representation import etag_for
 from core.resource_service import Caller
+from core.store.keys import Kind
 from handlers import requests
 from handlers.resources import groups_service, users_service
 from tests.conftest import ScimClient
+from tests.support import etag_of
 
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -94,7 +97,7 @@ def test_rfc_example_user_and_group_that_references_it_by_bulk_id(scim: ScimClie
     )
     alice, guides = operations
     assert alice["method"] == "POST"
-    assert (alice["bulkId"], alice["status"], alice["version"]) == ("qwerty", "201", 'W/"1"')
+    assert (alice["bulkId"], alice["status"], alice["version"]) == ("qwerty", "201", etag_of(1))
     assert "response" not in alice
     alice_id = alice["location"].rsplit("/", 1)[1]
     assert alice["location"].endswith(f"/v1/scim/v2/demo/Users/{alice_id}")
@@ -158,7 +161,7 @@ def test_bulk_id_in_path_and_in_nested_values(scim: ScimClient) -> None:
     team_id = operations[0]["location"].rsplit("/", 1)[1]
     carol_id, dave_id = (op["location"].rsplit("/", 1)[1] for op in operations[1:3])
     assert operations[3]["location"].endswith(f"/Groups/{team_id}")
-    assert operations[3]["version"] == 'W/"2"'
+    assert operations[3]["version"] == etag_of(2)
     assert member_ids(scim, team_id) == [dave_id]
     dave = scim("GET", f"/Users/{dave_id}").body
     assert dave[ENTERPRISE]["manager"]["value"] == carol_id
@@ -233,6 +236,9 @@ def test_rfc_example_put_patch_delete(scim: ScimClient) -> None:
     """RFC 7644 §3.7.3's add, update and remove of users, with the version of each as If-Match."""
     first = new_user(scim, "first@example.com")
     second = new_user(scim, "second@example.com")
+    # ETags are signed (core.representation): the DELETE names the version the PUT will create.
+    first_v1, second_v1 = (scim("GET", f"/Users/{uid}").body["meta"]["version"] for uid in (first, second))
+    first_v2 = etag_for("demo", Kind.USER, first, 2)
     operations = run(
         scim,
         bulk(
@@ -240,24 +246,24 @@ def test_rfc_example_put_patch_delete(scim: ScimClient) -> None:
             {
                 "method": "PUT",
                 "path": f"/Users/{first}",
-                "version": 'W/"1"',
+                "version": first_v1,
                 "data": user("first@example.com", displayName="First Person"),
             },
             {
                 "method": "PATCH",
                 "path": f"/Users/{second}",
-                "version": 'W/"1"',
+                "version": second_v1,
                 "data": {
                     "schemas": [PATCH],
                     "Operations": [{"op": "replace", "path": "active", "value": False}],
                 },
             },
-            {"method": "DELETE", "path": f"/Users/{first}", "version": 'W/"2"'},
+            {"method": "DELETE", "path": f"/Users/{first}", "version": first_v2},
         ),
     )
     assert statuses(operations) == ["201", "200", "200", "204"]
     assert [op["method"] for op in operations] == ["POST", "PUT", "PATCH", "DELETE"]
-    assert operations[1]["version"] == operations[2]["version"] == 'W/"2"'
+    assert (operations[1]["version"], operations[2]["version"]) == (first_v2, etag_of(2))
     assert operations[3]["location"].endswith(f"/Users/{first}")
     assert "version" not in operations[3]
     assert all("response" not in op for op in operations)

@@ -28,7 +28,7 @@ from handlers import events as events_handler
 from scimctl import cli
 from scimctl.local_events import TableStream, stream_event
 from tests.conftest import ROOT, TABLE_NAME, TEMPLATE, ScimClient
-from tests.support import FakeContext
+from tests.support import FakeContext, etag_of
 
 BUS = "scim-test-provisioning"
 API = "https://api.example.com/v1/scim/v2/demo"
@@ -125,12 +125,12 @@ def test_user_lifecycle_events_in_order_with_actor_and_representation(
     assert [d["requestId"] for _, d in events] == [f"request-{n:04d}" for n in range(1, 6)]
     assert created["changedAttributes"] == ["active", "name", "userName"]
     assert created["resource"]["meta"]["location"] == f"{API}/Users/{uid}"
-    assert created["resource"]["meta"]["version"] == 'W/"1"'
+    assert created["resource"]["meta"]["version"] == etag_of(1)
     assert (deactivated["changedAttributes"], deactivated["resource"]["active"]) == (["active"], False)
     assert (reactivated["changedAttributes"], reactivated["resource"]["active"]) == (["active"], True)
     assert updated["changedAttributes"] == ["displayName"]
     assert deleted["resource"]["displayName"] == "Babs"  # the final representation
-    assert deleted["resource"]["meta"]["version"] == 'W/"4"'
+    assert deleted["resource"]["meta"]["version"] == etag_of(4)
     entry = put_calls[0][0]
     assert (entry["Source"], entry["EventBusName"], entry["Resources"]) == ("scim.scim-test", BUS, [])
 

@@ -9,7 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from core.store.tenants_table import TenantTable
+from core.store.token_hashes import TokenHashStore
 from scimctl import cli
+from scimctl.admin import Admin
 from scimctl.stack import StackError, StackTarget, from_state_file, samconfig_environment
 from tests.conftest import ROOT, SECRETS_PREFIX, TABLE_NAME
 
@@ -190,3 +193,42 @@ def test_serve_accepts_a_preset_for_the_demo_tenant() -> None:
     assert (args.preset, args.port) == ("poggio", 9000)
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["serve", "--preset", "nope"])
+
+
+def test_token_revoke_all_revokes_every_token_of_one_tenant_only(run: Any) -> None:
+    run("tenant", "create", "acme")
+    run("tenant", "create", "globex")
+    first = run("token", "issue", "acme", "--name", "okta")[1]["tokenId"]
+    second = run("token", "issue", "acme", "--name", "entra")[1]["tokenId"]
+    earlier = run("token", "issue", "acme", "--name", "old")[1]["tokenId"]
+    run("token", "revoke", "acme", earlier)
+    other = run("token", "issue", "globex")[1]["tokenId"]
+
+    code, out, _ = run("token", "revoke-all", "acme")
+
+    assert (code, out["tenant"], sorted(out["revoked"])) == (0, "acme", sorted([first, second]))
+    assert {t["state"] for t in run("token", "list", "acme")[1]} == {"revoked"}
+    assert run("token", "list", "acme")[1][0]["revoked"] is not None
+    sm = boto3.client("secretsmanager")
+    assert (
+        json.loads(sm.get_secret_value(SecretId=f"{SECRETS_PREFIX}tenants/acme")["SecretString"])["hashes"]
+        == {}
+    )
+    # The tenant stays enabled (new tokens can be issued) and other tenants are untouched.
+    assert run("tenant", "show", "acme")[1]["status"] == "active"
+    assert [t["state"] for t in run("token", "list", "globex")[1]] == ["active"]
+    assert other in sm.get_secret_value(SecretId=f"{SECRETS_PREFIX}tenants/globex")["SecretString"]
+    assert run("token", "revoke-all", "acme")[1]["revoked"] == []
+    code, _, err = run("token", "revoke-all", "nobody")
+    assert (code, "does not exist" in err) == (2, True)
+
+
+def test_token_revoke_all_flushes_the_authorizer_cache_once(
+    table: TenantTable, hashes: TokenHashStore
+) -> None:
+    flushes: list[int] = []
+    admin = Admin(table, hashes, flush_authorizer_cache=lambda: flushes.append(1))
+    admin.create_tenant("acme")
+    issued = [admin.issue_token("acme", f"idp{i}").metadata.token_id for i in range(3)]
+    assert sorted(admin.revoke_all_tokens("acme")) == sorted(issued)
+    assert len(flushes) == 1

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ScimClient
+from tests.support import etag_of
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -38,7 +39,7 @@ def test_create_returns_201_with_location_etag_and_meta(scim: ScimClient) -> Non
     user = created.body
     assert created.headers["location"] == user["meta"]["location"]
     assert user["meta"]["location"].endswith(f"/v1/scim/v2/demo/Users/{user['id']}")
-    assert created.headers["etag"] == user["meta"]["version"] == 'W/"1"'
+    assert created.headers["etag"] == user["meta"]["version"] == etag_of(1)
     assert user["meta"]["resourceType"] == "User"
     assert user["meta"]["created"] == user["meta"]["lastModified"]
     assert user["userName"] == "isaac.brock@example.com"
@@ -53,7 +54,7 @@ def test_read_only_input_is_ignored(scim: ScimClient) -> None:
     body = okta_user(id="chosen-by-client", meta={"version": 'W/"99"'}, groups=[{"value": "g1"}])
     user = scim("POST", "/Users", body).body
     assert user["id"] != "chosen-by-client"
-    assert user["meta"]["version"] == 'W/"1"'
+    assert user["meta"]["version"] == etag_of(1)
     assert "groups" not in user
 
 
@@ -98,9 +99,9 @@ def test_put_replaces_and_bumps_version(scim: ScimClient) -> None:
     assert replaced.status == 200
     assert replaced.body["displayName"] == "Isaac B."
     assert "locale" not in replaced.body  # replace semantics: omitted readWrite values are cleared
-    assert replaced.body["meta"]["version"] == 'W/"2"'
+    assert replaced.body["meta"]["version"] == etag_of(2)
     assert replaced.body["meta"]["created"] == user["meta"]["created"]
-    assert replaced.headers["etag"] == 'W/"2"'
+    assert replaced.headers["etag"] == etag_of(2)
 
 
 def test_put_without_active_keeps_active(scim: ScimClient) -> None:
@@ -116,7 +117,7 @@ def test_identical_put_does_not_bump_version(scim: ScimClient) -> None:
     del body["password"]
     user = scim("POST", "/Users", body).body
     again = scim("PUT", f"/Users/{user['id']}", body)
-    assert again.body["meta"]["version"] == 'W/"1"'
+    assert again.body["meta"]["version"] == etag_of(1)
 
 
 def test_put_rename_moves_uniqueness(scim: ScimClient) -> None:
@@ -159,12 +160,14 @@ def test_if_match_and_if_none_match(scim: ScimClient) -> None:
     uid = user["id"]
     stale = scim("PUT", f"/Users/{uid}", okta_user(displayName="x"), headers={"If-Match": 'W/"7"'})
     assert (stale.status, stale.body["status"]) == (412, "412")
-    ok = scim("PUT", f"/Users/{uid}", okta_user(displayName="x"), headers={"If-Match": 'W/"1"'})
+    v1 = user["meta"]["version"]
+    ok = scim("PUT", f"/Users/{uid}", okta_user(displayName="x"), headers={"If-Match": v1})
     assert ok.status == 200
-    assert scim("GET", f"/Users/{uid}", headers={"If-None-Match": 'W/"2"'}).status == 304
-    assert scim("GET", f"/Users/{uid}", headers={"If-None-Match": 'W/"1"'}).status == 200
-    assert scim("DELETE", f"/Users/{uid}", headers={"If-Match": 'W/"1"'}).status == 412
-    assert scim("DELETE", f"/Users/{uid}", headers={"If-Match": '"2"'}).status == 204
+    v2 = ok.headers["etag"]
+    assert scim("GET", f"/Users/{uid}", headers={"If-None-Match": v2}).status == 304
+    assert scim("GET", f"/Users/{uid}", headers={"If-None-Match": v1}).status == 200
+    assert scim("DELETE", f"/Users/{uid}", headers={"If-Match": v1}).status == 412
+    assert scim("DELETE", f"/Users/{uid}", headers={"If-Match": v2.removeprefix("W/")}).status == 204
 
 
 def test_attributes_and_excluded_attributes_on_get(scim: ScimClient) -> None:

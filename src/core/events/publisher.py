@@ -10,6 +10,9 @@ record it cannot map or publish, and reports that record and every later one as 
   after it too means no later change of that item is published before an earlier one is.
 * Later records whose entries had already been accepted are published again on the retry: a
   duplicate with the same idempotency key, which consumers drop (delivery is at-least-once).
+* When the invocation is about to run out of time (`time_left`), no further call or retry starts:
+  the rest of the batch is reported as failed rather than cut off by the Lambda timeout, which
+  would fail the whole batch and hide how far it got.
 
 Nothing here talks to AWS or reads the environment: the handler passes the sink (EventBridge in
 Lambda, a file for ``scimctl serve --events-file``) and where events go.
@@ -29,6 +32,11 @@ from core.events.rules import events_for_record
 MAX_ENTRIES: Final = 10  # PutEvents accepts at most 10 entries per call
 PUT_ATTEMPTS: Final = 4
 BACKOFF_SECONDS: Final = 0.2
+# A PutEvents call is started only with this much time left: one whole attempt (connect + read
+# timeout of the events client) must be able to finish.
+MIN_SECONDS_PER_PUT: Final = 4.0
+
+TimeLeft = Callable[[], float | None]  # seconds left in the invocation, None when unbounded
 
 
 class EventSink(Protocol):
@@ -55,6 +63,10 @@ class UnpublishableRecord(Exception):
 
 class PublishFailed(Exception):
     """EventBridge kept rejecting an entry of this record after every retry."""
+
+
+class OutOfTime(Exception):
+    """The invocation had too little time left to put this record's events; Lambda retries it."""
 
 
 class EarlierRecordFailed(Exception):
@@ -100,7 +112,7 @@ class Retry:
 
     def pause(self, attempt: int) -> None:
         # Exponential with full jitter, so that throttled consumers of many shards spread out.
-        self.sleep(self.backoff_seconds * (2**attempt) * random.random())  # noqa: S311 - not crypto
+        self.sleep(self.backoff_seconds * (2**attempt) * random.random())  # noqa: S311 # nosec B311
 
 
 Staged = tuple[int, dict[str, Any]]  # (record index, entry)
@@ -111,13 +123,17 @@ def deliver(
     sink: EventSink,
     destination: Destination,
     retry: Retry | None = None,
+    time_left: TimeLeft = lambda: None,
 ) -> Delivery:
     """Publish the batch's events in record order; see the module docstring for what fails."""
     retry = retry or Retry()
     staged, failed_at, error = _stage(records, destination)
     published = retried = 0
     for chunk in _chunks(staged, MAX_ENTRIES):
-        rejected, attempts_used, last_error = _put(chunk, sink, retry)
+        if not _has_time(time_left, 0.0):
+            failed_at, error = chunk[0][0], OutOfTime("the invocation ran out of time; retried by Lambda")
+            break
+        rejected, attempts_used, last_error = _put(chunk, sink, retry, time_left)
         retried += attempts_used
         if rejected is not None:
             failed_at, error = rejected, PublishFailed(f"EventBridge rejected the entry: {last_error}")
@@ -143,13 +159,22 @@ def _stage(
     return staged, None, None
 
 
-def _put(chunk: list[Staged], sink: EventSink, retry: Retry) -> tuple[int | None, int, str]:
+def _has_time(time_left: TimeLeft, pause: float) -> bool:
+    left = time_left()
+    return left is None or left >= pause + MIN_SECONDS_PER_PUT
+
+
+def _put(
+    chunk: list[Staged], sink: EventSink, retry: Retry, time_left: TimeLeft
+) -> tuple[int | None, int, str]:
     """(index of the first record still rejected after every attempt, entries re-put, last error)."""
     pending = list(chunk)
     re_put = 0
     last_error = ""
     for attempt in range(retry.attempts):
         if attempt:
+            if not _has_time(time_left, retry.backoff_seconds * 2 ** (attempt - 1)):
+                break  # what is still pending fails; Lambda retries it with a fresh invocation
             retry.pause(attempt - 1)
             re_put += len(pending)
         try:

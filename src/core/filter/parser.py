@@ -56,10 +56,12 @@ from core.filter.ast import (
     Value,
     ValuePath,
 )
+from core.limits import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS
 
-MAX_LENGTH: Final = 4096
-MAX_DEPTH: Final = 32
-MAX_TERMS: Final = 200
+# The defaults come from core.limits, where every input limit is listed.
+MAX_LENGTH: Final = MAX_FILTER_LENGTH
+MAX_DEPTH: Final = MAX_FILTER_DEPTH
+MAX_TERMS: Final = MAX_FILTER_TERMS
 EXCERPT_CHARS: Final = 24
 
 _OPS: Final[dict[str, CompareOp]] = {

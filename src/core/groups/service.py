@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import InvalidValue
+from core.errors import InvalidValue, ScimError
 from core.groups.member_plan import MemberPlan, MemberRef, member_refs, plan
 from core.patch import apply_patch
 from core.profile_rules import require_groups
@@ -72,16 +72,22 @@ class GroupService(ResourceService):
             puts.append(self._members.nested_update(caller.tenant_id, nested))
         self.table.create(group, puts)
         if rest:  # very large initial lists: the rest in further transactions
-            self._members.change(
-                caller.tenant_id, group.id, group.name, caller.actor(group.created), add=rest
-            )
+            try:
+                self._members.change(
+                    caller.tenant_id, group.id, group.name, caller.actor(group.created), add=rest
+                )
+            except ScimError:
+                # A create is all or nothing: a group left with part of its members would look
+                # complete to the IdP's retry (409). Undo it; the retried POST starts afresh.
+                self.delete(caller, group.id, None)
+                raise
             group = self.get(caller, group.id)
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
         require_groups(caller.profile)
         existing = self.get(caller, group_id)
-        check_if_match(if_match, existing.version)
+        check_if_match(if_match, existing)
         first = normalize_resource(body, self.schemas_for(caller), mode="replace", existing=existing.document)
         current = self._members.members(caller.tenant_id, group_id, limit=MAX_INLINE_MEMBERS + 1)
         if len(current) > MAX_INLINE_MEMBERS and "members" not in first:
@@ -111,7 +117,7 @@ class GroupService(ResourceService):
         require_groups(caller.profile)
         group_patch = plan(body, self.schemas_for(caller))
         before = after = self.get(caller, group_id)
-        check_if_match(if_match, before.version)
+        check_if_match(if_match, before)
         changes: tuple[builtins.list[Member], builtins.list[Member]] = ([], [])
         if not group_patch.members.empty:
             # Validated before anything is written: an unknown member leaves the group untouched.

@@ -38,6 +38,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from core.errors import BadRequest, InvalidPath, InvalidSyntax, InvalidValue, NoTarget
 from core.filter.parser import excerpt
+from core.limits import MAX_PATCH_OPERATIONS
 from core.patch.operations import (
     add,
     check_attribute,
@@ -55,7 +56,7 @@ from core.schema import PATCH_OP_SCHEMA, Schema
 
 __all__ = ["DEFAULT_MAX_OPERATIONS", "PatchOperation", "PatchResult", "apply_patch", "parse_operations"]
 
-DEFAULT_MAX_OPERATIONS: Final = 1000
+DEFAULT_MAX_OPERATIONS: Final = MAX_PATCH_OPERATIONS
 
 OpName: TypeAlias = Literal["add", "remove", "replace"]
 _OPS: Final[dict[str, OpName]] = {"add": "add", "remove": "remove", "replace": "replace"}

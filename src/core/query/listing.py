@@ -15,7 +15,6 @@ Plans, cheapest first:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
+from core import signing
 from core.errors import BadRequest, InvalidValue
 from core.filter import And, AttrPath, Compare, Filter, ValuePath, parse_filter
 from core.filter.ast import chain_operands
@@ -330,23 +330,43 @@ def _lookup(doc: dict[str, Any], dotted: str) -> str | None:
 
 
 # -- cursors (RFC 9865) ---------------------------------------------------------------------
+# A cursor is ``base64url(payload) "." base64url(MAC)``: the payload (tenant, resource type, issue
+# time, position) is readable but not forgeable. The MAC is keyed per tenant (`core.signing`), so
+# an edited cursor, one made up from a DynamoDB key, or another tenant's cursor is 400
+# invalidCursor before anything in it is used.
+CURSOR_MAC_BYTES = 16
+MAX_CURSOR_LENGTH = 2048
+
+
 def _encode_cursor(ctx: ListContext, state: dict[str, Any]) -> str:
     payload = {"t": ctx.tenant_id, "r": ctx.kind.value, "i": int(ctx.now()), **state}
     raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    mac = signing.keyring().mac(ctx.tenant_id, "cursor", [ctx.kind.value, raw], CURSOR_MAC_BYTES)
+    return f"{signing.b64url(raw)}.{signing.b64url(mac)}"
 
 
 def _decode_cursor(ctx: ListContext, cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {}
+    body, _, tag = cursor.partition(".")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        state = json.loads(raw)
-    except (ValueError, TypeError):
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        raw, mac = signing.b64url_decode(body), signing.b64url_decode(tag)
+    except ValueError:
         raise InvalidCursor("The cursor is not valid.") from None
-    # A cursor only ever opens the tenant and resource type it was issued for.
+    if len(mac) != CURSOR_MAC_BYTES or not signing.keyring().verify(
+        ctx.tenant_id, "cursor", [ctx.kind.value, raw], mac
+    ):
+        raise InvalidCursor("The cursor is not valid.")
+    try:
+        state = json.loads(raw)
+    except ValueError:
+        raise InvalidCursor("The cursor is not valid.") from None
+    # Signed for this tenant and type already; checked again so a key mix-up can never widen it.
     if not isinstance(state, dict) or state.get("t") != ctx.tenant_id or state.get("r") != ctx.kind.value:
         raise InvalidCursor("The cursor is not valid.")
-    if ctx.now() - float(state.get("i", 0)) > CURSOR_TIMEOUT_SECONDS:
+    issued = state.get("i", 0)
+    if not isinstance(issued, int) or ctx.now() - issued > CURSOR_TIMEOUT_SECONDS:
         raise ExpiredCursor("The cursor has expired; start again without a cursor.")
     return state

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InvalidSyntax, InvalidValue
+from core.limits import MAX_PARAM_LENGTH
 from core.schema.urns import SEARCH_REQUEST_SCHEMA
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 200
-MAX_PARAM_LENGTH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,8 @@ def _sort_order(value: Any) -> bool:
 def build_request(params: Mapping[str, Any]) -> SearchRequest:
     p = {str(k).lower(): v for k, v in params.items()}
     for key, value in p.items():
-        if isinstance(value, str) and len(value) > MAX_PARAM_LENGTH:
+        # A long filter is left to the filter parser, whose limit answers invalidFilter.
+        if isinstance(value, str) and len(value) > MAX_PARAM_LENGTH and key != "filter":
             raise InvalidValue(f"Parameter {key!r} is longer than {MAX_PARAM_LENGTH} characters.")
     start = max(1, _integer("startIndex", p.get("startindex"), 1))
     count = min(MAX_PAGE_SIZE, max(0, _integer("count", p.get("count"), DEFAULT_PAGE_SIZE)))
@@ -92,7 +93,8 @@ def from_search_body(body: Any) -> SearchRequest:
     """A POST …/.search body (RFC 7644 §3.4.3)."""
     if not isinstance(body, dict):
         raise InvalidSyntax("The search request body must be a JSON object.")
-    schemas = [str(s).lower() for s in body.get("schemas") or []]
+    declared = body.get("schemas")
+    schemas = [str(s).lower() for s in declared] if isinstance(declared, list) else []
     if SEARCH_REQUEST_SCHEMA.lower() not in schemas:
         raise InvalidSyntax(f"A search request must list the schema {SEARCH_REQUEST_SCHEMA}.")
     return build_request({k: v for k, v in body.items() if k.lower() != "schemas"})

@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any, Final
 
 from core.errors import InvalidValue
+from core.limits import MAX_STRING_LENGTH, MAX_VALUES
 from core.schema.model import AttributeDef, AttributeType
 
 MAX_ECHO: Final = 100
 
-DEFAULT_MAX_STRING_LENGTH: Final = 2048
-DEFAULT_MAX_VALUES: Final = 100
+DEFAULT_MAX_STRING_LENGTH: Final = MAX_STRING_LENGTH  # core.limits lists every input limit
+DEFAULT_MAX_VALUES: Final = MAX_VALUES
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 
 from core.errors import InvalidSyntax, InvalidValue
 from core.errors import Mutability as MutabilityError
+from core.limits import MAX_MEMBERS_PER_REQUEST
 from core.resource.coerce import Limits, coerce_simple, echo, type_error
 from core.schema.common import COMMON_ATTRIBUTES
 from core.schema.model import AttributeDef, AttributeType, Mutability, Schema
@@ -229,10 +230,11 @@ def _value(definition: AttributeDef, raw: Any, old: Any, path: str, walk: _Walk)
 def _multi(definition: AttributeDef, raw: Any, path: str, walk: _Walk) -> list[Any] | None:
     """RFC 7643 §2.4 multi-valued attribute: a list; a lone value is wrapped, as many IdPs send it."""
     items = [item for item in (raw if isinstance(raw, list | tuple) else [raw]) if item is not None]
-    if len(items) > walk.limits.max_values:
-        raise InvalidValue(
-            f"Attribute '{path}' has {len(items)} values; at most {walk.limits.max_values} are accepted."
-        )
+    # A group's members are items of their own (never inline in one DynamoDB item), so IdPs that
+    # POST or PUT whole groups (OneLogin, JumpCloud) may send up to the per-request member limit.
+    most = MAX_MEMBERS_PER_REQUEST if path == "members" else walk.limits.max_values
+    if len(items) > most:
+        raise InvalidValue(f"Attribute '{path}' has {len(items)} values; at most {most} are accepted.")
     if not definition.is_complex:
         return [coerce_simple(definition, item, path, walk.limits) for item in items] or None
     values = [value for item in items if (value := _complex(definition, item, {}, path, walk))]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,8 +25,17 @@ TRANSIENT_CODES = frozenset(
         "ServiceUnavailableException",
         "LimitExceededException",
         "TransactionInProgressException",
+        "InternalException",  # EventBridge
+        "InternalServerException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "TooManyRequestsException",
     }
 )
+
+# When the current invocation must have finished its AWS calls (time.monotonic), if it says so.
+_deadline: ContextVar[float | None] = ContextVar("aws_deadline", default=None)
 
 
 def error_code(exc: ClientError) -> str:
@@ -48,3 +59,24 @@ def unavailable_on_outage(dependency: str) -> Iterator[None]:
         if is_transient(exc):
             raise ServiceUnavailable(f"{dependency} is temporarily unavailable.") from exc
         raise
+
+
+@contextmanager
+def time_budget(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """AWS calls made inside stop retrying once `seconds` have passed (see handlers.aws_retries).
+
+    Nested budgets only ever shorten the outer one.
+    """
+    outer = _deadline.get()
+    deadline = clock() + seconds
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining_budget(clock: Callable[[], float] = time.monotonic) -> float | None:
+    """Seconds left in the current time budget, or None when there is none."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - clock()

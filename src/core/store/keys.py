@@ -25,7 +25,7 @@ from enum import StrEnum
 from core.tenants import is_valid_tenant_id
 
 TENANT_SK = "TENANT"
-TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret
+TOKEN_SK_PREFIX = "TOKEN#"  # noqa: S105 - a key prefix, not a secret  # nosec B105
 TENANT_INDEX = "GSI1"
 TENANT_INDEX_PK = "TENANTS"
 NAME_INDEX = "GSI1"

@@ -425,7 +425,7 @@ class ResourceTable:
                     return codes
                 if attempt == TRANSACTION_ATTEMPTS - 1:
                     raise ServiceUnavailable("DynamoDB is busy; retry the request.") from exc
-                time.sleep(random.uniform(0.01, 0.05) * (2**attempt))  # noqa: S311 - jitter
+                time.sleep(random.uniform(0.01, 0.05) * (2**attempt))  # noqa: S311 - jitter  # nosec B311
             else:
                 return None
         raise AssertionError("unreachable")

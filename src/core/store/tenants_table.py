@@ -49,6 +49,7 @@ def tenant_to_item(tenant: Tenant) -> Item:
         "createdAt": {"S": _ts(tenant.created_at)},
         "profile": {"S": tenant.profile.to_json()},
         "profileVersion": {"N": str(tenant.profile_version)},
+        **({"apiKey": {"S": tenant.api_key}} if tenant.api_key else {}),
     }
 
 
@@ -62,6 +63,7 @@ def item_to_tenant(item: dict[str, Any]) -> Tenant:
         created_at=created,
         profile=Profile.from_json(item["profile"]["S"]) if "profile" in item else PRESETS["default"],
         profile_version=int(item.get("profileVersion", {}).get("N", "1")),
+        api_key=item.get("apiKey", {}).get("S"),
     )
 
 
@@ -183,6 +185,17 @@ class TenantTable:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
             raise
+
+    def set_api_key(self, tenant_id: str, api_key: str) -> None:
+        """Record the tenant's usage plan key (scimctl; the authorizer reads it with the tenant)."""
+        with unavailable_on_outage("DynamoDB"):
+            self._db.update_item(
+                TableName=self._table,
+                Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
+                UpdateExpression="SET apiKey = :k",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":k": {"S": api_key}},
+            )
 
     # -- token metadata --------------------------------------------------------------------
     def put_token(self, meta: TokenMetadata) -> None:

@@ -1,0 +1,135 @@
+"""What one handler invocation costs: AWS calls and items (from botocore's events) and CPU time.
+
+CPU is `time.thread_time()` around the invocation minus the thread time spent standing in for
+AWS: inside moto's request handling (its botocore stub), inside the in-memory table, and inside
+these counting hooks. botocore's own work (building, signing and parsing each request) stays in:
+a Lambda function does that work too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.botocore_stubber import BotocoreStubber
+
+
+class Stopwatch:
+    """Thread CPU time, minus the time spent in `excluded()` blocks (nested blocks count once)."""
+
+    def __init__(self) -> None:
+        self.excluded_seconds = 0.0
+        self._depth = 0
+        self._since = 0.0
+
+    @contextmanager
+    def excluded(self) -> Iterator[None]:
+        self._depth += 1
+        if self._depth == 1:
+            self._since = time.thread_time()
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.excluded_seconds += time.thread_time() - self._since
+
+    @contextmanager
+    def measure(self, result: list[float]) -> Iterator[None]:
+        """Append the CPU seconds of the block, without the excluded time, to `result`."""
+        excluded_before = self.excluded_seconds
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            spent = time.thread_time() - start
+            result.append(spent - (self.excluded_seconds - excluded_before))
+
+
+@contextmanager
+def moto_excluded(stopwatch: Stopwatch) -> Iterator[None]:
+    """Count moto's handling of each request as AWS time, not the handler's."""
+    original: Callable[..., Any] = BotocoreStubber.process_request
+
+    def timed(self: BotocoreStubber, request: Any) -> Any:
+        with stopwatch.excluded():
+            return original(self, request)
+
+    BotocoreStubber.process_request = timed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = original  # type: ignore[method-assign]
+
+
+@dataclass
+class CallCounts:
+    """AWS calls by client label ("dynamodb", "audit", "secretsmanager") and operation."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)  # in the order they were made
+    items_read: int = 0
+    items_written: int = 0
+
+    def total(self, *labels: str) -> int:
+        return sum(1 for label, _ in self.calls if label in labels)
+
+    def operations(self, *labels: str) -> list[str]:
+        return [op for label, op in self.calls if label in labels]
+
+
+class AwsMeter:
+    """Counts the calls of the clients it is attached to (botocore events; moto or not), and the
+    thread time of each whole call, from botocore's first event to its last (`sdk_seconds`)."""
+
+    def __init__(self, stopwatch: Stopwatch) -> None:
+        self.stopwatch = stopwatch
+        self.counts = CallCounts()
+        self.sdk_seconds = 0.0
+        self._call_started = 0.0
+
+    def attach(self, client: Any, label: str) -> None:
+        service = client.meta.service_model.service_id.hyphenize()
+        events = client.meta.events
+
+        def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+            self._call_started = time.thread_time()
+            with self.stopwatch.excluded():
+                self.counts.calls.append((label, model.name))
+                if service == "dynamodb":
+                    self.counts.items_written += _items_written(model.name, params)
+
+        def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+            with self.stopwatch.excluded():
+                if service == "dynamodb":
+                    self.counts.items_read += _items_read(parsed)
+            self.sdk_seconds += time.thread_time() - self._call_started
+
+        events.register_first(f"before-parameter-build.{service}", before)
+        events.register_first(f"after-call.{service}", after)
+
+    def take(self) -> CallCounts:
+        counts, self.counts = self.counts, CallCounts()
+        return counts
+
+
+def _items_written(operation: str, params: dict[str, Any]) -> int:
+    if operation in {"PutItem", "DeleteItem", "UpdateItem"}:
+        return 1
+    if operation == "BatchWriteItem":
+        return sum(len(v) for v in params.get("RequestItems", {}).values())
+    if operation == "TransactWriteItems":
+        return sum(1 for i in params.get("TransactItems", []) if "ConditionCheck" not in i)
+    return 0
+
+
+def _items_read(parsed: dict[str, Any]) -> int:
+    if "Items" in parsed:
+        return len(parsed["Items"])
+    if "Item" in parsed:
+        return 1
+    if "Responses" in parsed and isinstance(parsed["Responses"], dict):
+        return sum(len(v) for v in parsed["Responses"].values())
+    return 0

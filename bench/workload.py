@@ -1,0 +1,223 @@
+"""`make bench`, part 1: the standard SCIM workload at 1,000, 10,000 and 100,000 users.
+
+    .venv/bin/python -m bench.workload [--sizes 1000,10000,100000] [--reps 30]
+
+Per operation and tenant size: DynamoDB calls (request path, plus the audit write), items read and
+written, read and write capacity units (DynamoDB's rules, from item sizes), Secrets Manager
+calls, provisioning events, and handler CPU per request without the time spent in AWS stand-ins
+(median, p95), next to the scim2-server peer's CPU for the same requests. Prints a table and
+writes bench/results/workload.json. Method and cost model: docs/performance.md.
+
+Large tenants run on the in-memory table (`bench.dynamodb_memory`); the first size also runs on
+moto, and the run fails if any count differs between the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bench import environment
+
+environment.apply()
+
+from bench.cost_model import cost  # noqa: E402
+from bench.driver import Sample  # noqa: E402
+from bench.operations import OPERATIONS, Operation, walk_pages  # noqa: E402
+from bench.peer import PEER_OPERATIONS, Peer  # noqa: E402
+from bench.report import COST_COLUMNS, median_p95_ms, table  # noqa: E402
+from bench.seed import Backend, MemoryBackend, MotoBackend  # noqa: E402
+from bench.tenant import bench_tenant  # noqa: E402
+from core.events.rules import events_for_record  # noqa: E402
+from handlers import authorizer  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "workload.json"
+WARMUP = 2
+
+
+def counts_of(sample: Sample) -> dict[str, Any]:
+    """The deterministic part of one request's cost."""
+    c = sample.counts
+    row: dict[str, Any] = {
+        "dynamodb_calls": c.total("dynamodb"),
+        "calls": c.operations("dynamodb"),
+        "audit_calls": c.total("audit"),
+        "secretsmanager_calls": c.total("secretsmanager"),
+        "items_read": c.items_read,
+        "items_written": c.items_written,
+    }
+    if sample.consumed is not None:
+        consumed = sample.consumed
+        row["rcu"] = consumed.read_units
+        row["wcu"] = consumed.write_units + consumed.index_write_units
+        row["wcu_table"] = consumed.write_units
+        row["wcu_indexes"] = consumed.index_write_units
+        row["stream_records"] = len(consumed.changes)
+        base = os.environ["SCIM_BASE_URL"]
+        row["events"] = sum(
+            len(events_for_record(change.stream_record(n), base))
+            for n, change in enumerate(consumed.changes, 1)
+        )
+    return row
+
+
+def summarise(name: str, users: int, samples: list[Sample]) -> dict[str, Any]:
+    first = counts_of(samples[0])
+    median, p95 = median_p95_ms([s.own_cpu_seconds for s in samples])
+    sdk_median, sdk_p95 = median_p95_ms([s.cpu_seconds for s in samples])
+    return {
+        "operation": name,
+        "users": users,
+        "requests": len(samples),
+        **first,
+        # A bookmark's expiry moves with the clock, so whether its rewrite is a stream record is not.
+        "deterministic": all(_stable(counts_of(s)) == _stable(first) for s in samples),
+        "cpu_ms_median": median,  # our code only: whole AWS calls excluded (the issue's measure)
+        "cpu_ms_p95": p95,
+        "cpu_with_sdk_ms_median": sdk_median,  # plus botocore's work: what Lambda runs and bills
+        "cpu_with_sdk_ms_p95": sdk_p95,
+    }
+
+
+def _stable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "stream_records"}
+
+
+def run_operation(op: Operation, bench: Any, reps: int) -> list[Sample]:
+    for i in range(WARMUP):  # warm container: the first requests build caches
+        op.run(bench.driver, bench.seeded, reps + i)
+    samples = [op.run(bench.driver, bench.seeded, i) for i in range(reps)]
+    bad = [s for s in samples if s.status != op.expected_status]
+    if bad:
+        raise SystemExit(f"{op.name}: status {bad[0].status}: {bad[0].body}")
+    return samples
+
+
+def run_size(backend: Backend, users: int, reps: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with bench_tenant(backend, users, spare=reps + WARMUP) as bench:
+        samples = []
+        for _ in range(reps):  # an uncached authorizer call (API Gateway and warm caches both cold)
+            authorizer.authenticator.cache_clear()
+            samples.append(bench.driver.authorize(bench.token))
+        rows.append(summarise("authorizer, uncached", users, samples))
+        pages = walk_pages(bench.driver, bench.seeded)
+        returned = sum(len(p.body["Resources"]) for p in pages)
+        walk = summarise("startIndex walk, per page", users, pages)
+        total_read = sum(p.counts.items_read for p in pages)
+        walk |= {
+            "deterministic": True,  # pages differ (the last is short); the totals are what matter
+            "pages": len(pages),
+            "users_returned": returned,
+            "walk_dynamodb_calls": sum(p.counts.total("dynamodb") for p in pages),
+            "walk_items_read": total_read,
+            "items_read_per_user": round(total_read / returned, 4),
+            "walk_rcu": sum((p.consumed.read_units if p.consumed else 0) for p in pages),
+        }
+        rows.append(walk)
+        for op in OPERATIONS:
+            rows.append(summarise(op.name, users, run_operation(op, bench, reps)))
+    return rows
+
+
+def run_peer(users: int, reps: int) -> dict[str, dict[str, float]]:
+    peer = Peer(users)
+    out: dict[str, dict[str, float]] = {}
+    for name, run in PEER_OPERATIONS.items():
+        for i in range(WARMUP):
+            run(peer, reps + i, users)
+        results = [run(peer, i, users) for i in range(reps)]
+        failed = [r for r in results if r[0] >= 400]
+        if failed:
+            raise SystemExit(f"peer {name}: status {failed[0][0]}: {failed[0][1]}")
+        median, p95 = median_p95_ms([r[2] for r in results])
+        out[name] = {"cpu_ms_median": median, "cpu_ms_p95": p95}
+    return out
+
+
+COMPARED = ("dynamodb_calls", "calls", "audit_calls", "secretsmanager_calls", "items_read", "items_written")
+
+
+def cross_check(memory_rows: list[dict[str, Any]], moto_rows: list[dict[str, Any]]) -> list[str]:
+    """Differences in counts between moto and the in-memory table (empty: they agree)."""
+    by_name = {r["operation"]: r for r in memory_rows}
+    diffs = []
+    for row in moto_rows:
+        theirs = by_name[row["operation"]]
+        for key in (*COMPARED, "walk_items_read", "walk_dynamodb_calls"):
+            if row.get(key) != theirs.get(key):
+                diffs.append(f"{row['operation']}: {key} moto={row.get(key)} memory={theirs.get(key)}")
+    return diffs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--peer-sizes", default="1000,10000")
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--check-reps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")  # powertools warns about invocations without metrics
+    started = time.monotonic()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        print(f"running {size:,} users (in-memory table) …", flush=True)
+        rows += run_size(MemoryBackend(), size, args.reps)
+    print(f"cross-check on moto at {sizes[0]:,} users …", flush=True)
+    moto_rows = run_size(MotoBackend(), sizes[0], args.check_reps)
+    diffs = cross_check([r for r in rows if r["users"] == sizes[0]], moto_rows)
+    peer: dict[int, dict[str, dict[str, float]]] = {}
+    for size in (int(s) for s in args.peer_sizes.split(",") if s):
+        print(f"peer scim2-server at {size:,} users …", flush=True)
+        peer[size] = run_peer(size, args.reps)
+    for row in rows:
+        theirs = peer.get(row["users"], {}).get(row["operation"])
+        if theirs:
+            row["peer_cpu_ms_median"] = theirs["cpu_ms_median"]
+            row["peer_cpu_ms_p95"] = theirs["cpu_ms_p95"]
+            row["cpu_ratio_to_peer"] = round(row["cpu_ms_median"] / theirs["cpu_ms_median"], 2)
+        row.update(cost(row))
+    result: dict[str, Any] = {
+        "meta": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(),
+            "reps": args.reps,
+            "seconds": round(time.monotonic() - started, 1),
+            "cpu": "time.thread_time() per invocation minus time inside moto / the in-memory table",
+        },
+        "rows": rows,
+        "moto_cross_check": {"users": sizes[0], "rows": moto_rows, "differences": diffs},
+        "peer": {str(k): v for k, v in peer.items()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(rows))
+    print(
+        f"\nCost model at {sizes[-1]:,} users (docs/performance.md): "
+        "US$ per million requests, latency estimate"
+    )
+    print(table([r for r in rows if r["users"] == sizes[-1]], COST_COLUMNS))
+    walks = [r for r in rows if "items_read_per_user" in r]
+    for w in walks:
+        print(
+            f"startIndex walk, {w['users']:,} users: {w['pages']} pages, "
+            f"{w['walk_dynamodb_calls']} DynamoDB calls, "
+            f"{w['items_read_per_user']} items read per user returned, {w['walk_rcu']:g} RCU"
+        )
+    print(f"moto cross-check at {sizes[0]:,} users: {diffs or 'counts identical'}")
+    print(f"wrote {args.out} in {result['meta']['seconds']} s")
+    if diffs or not all(r["deterministic"] for r in rows):
+        raise SystemExit("counts differ between runs or backends; see the JSON file")
+
+
+if __name__ == "__main__":
+    main()

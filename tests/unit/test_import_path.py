@@ -1,0 +1,170 @@
+"""What each Lambda handler imports at cold start: nothing its requests do not need (docs/cold-start.md).
+
+Each handler is imported in a fresh interpreter, with the environment Lambda gives it (LAMBDA_TASK_ROOT
+set, so powertools' Tracer patches as it does when deployed), and the test reads `sys.modules`. Module
+sets, not timings: the result is the same on any machine. `bench/coldstart.py` measures the time.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events")
+
+# Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
+NEVER = (
+    "moto",
+    "yaml",
+    "scimctl",
+    "tests",
+    "bench",
+    "pytest",
+    "jsonschema",
+    "hypothesis",
+    "scim2_models",
+    "requests",
+    "sqlite3",  # imported only to be patched by X-Ray: the Tracer patches botocore alone
+    "aws_xray_sdk.ext.sqlite3",
+    "aws_xray_sdk.ext.httplib",
+)
+
+# Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
+NOT_NEEDED = {
+    "authorizer": (
+        "aws_lambda_powertools.event_handler",  # no REST routes: it answers API Gateway's authorizer call
+        "aws_lambda_powertools.utilities.batch",
+        "core.filter",
+        "core.patch",
+        "core.bulk",
+        "core.users",
+        "core.groups",
+        "core.events",
+        "core.audit",
+        "core.query.listing",
+        "handlers.resources",
+    ),
+    "discovery": (
+        "boto3",  # no AWS call: the profile rides in the authorizer's context
+        "handlers.aws_clients",
+        "core.auth",
+        "core.tokens",
+        "core.bulk",
+        "core.patch",
+        "core.users",
+        "core.groups",
+        "core.events",
+        "core.audit",
+        "handlers.resources",
+        "aws_lambda_powertools.utilities.batch",
+    ),
+    "users": (
+        "core.bulk",  # core.capabilities reads the Bulk limits from core.limits
+        "core.auth",
+        "core.tokens",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
+    "groups": (
+        "core.bulk",
+        "core.auth",
+        "core.tokens",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
+    "bulk": (
+        "core.auth",
+        "core.tokens",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
+    "events": (
+        "aws_lambda_powertools.event_handler",  # a stream consumer, no REST routes
+        "core.filter",
+        "core.patch",
+        "core.bulk",
+        "core.users",
+        "core.groups",
+        "core.audit",
+        "core.auth",
+        "core.query.listing",
+        "handlers.resources",
+    ),
+}
+
+# What each handler does need: proves the probe imported the real thing with tracing on.
+NEEDED = {
+    "authorizer": ("core.auth", "handlers.aws_clients"),
+    "discovery": ("core.discovery", "aws_lambda_powertools.event_handler"),
+    "users": ("core.users", "handlers.audit"),
+    "groups": ("core.groups.service", "handlers.audit"),
+    "bulk": ("core.bulk", "handlers.audit"),
+    "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
+}
+
+LAMBDA_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "TABLE_NAME": "scim-imports",
+    "SECRETS_PREFIX": "scim/scim-imports/",
+    "POWERTOOLS_SERVICE_NAME": "scim",
+    "POWERTOOLS_METRICS_NAMESPACE": "ScimImports",
+    "LAMBDA_TASK_ROOT": str(SRC),
+}
+
+
+@cache
+def imported_by(handler: str) -> frozenset[str]:
+    """`sys.modules` after importing handlers.<handler> in a fresh interpreter."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
+    env |= LAMBDA_ENV | {"PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
+    code = f"import json, sys; import handlers.{handler}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code], env=env, cwd=SRC, capture_output=True, text=True, check=True
+    )
+    return frozenset(json.loads(out.stdout))
+
+
+def loaded(modules: frozenset[str], name: str) -> bool:
+    return name in modules or any(m.startswith(f"{name}.") for m in modules)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_imports_what_its_requests_need(handler: str) -> None:
+    modules = imported_by(handler)
+    assert f"handlers.{handler}" in modules
+    # Tracing is on, as deployed: the Tracer has patched botocore for X-Ray.
+    assert "aws_xray_sdk.ext.botocore" in modules
+    assert [m for m in NEEDED[handler] if not loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_never_imports_dev_tools_or_unused_patches(handler: str) -> None:
+    modules = imported_by(handler)
+    assert [m for m in NEVER if loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_does_not_import_what_its_requests_never_use(handler: str) -> None:
+    modules = imported_by(handler)
+    assert [m for m in NOT_NEEDED[handler] if loaded(modules, m)] == []
+
+
+def test_no_boto3_resource_in_the_lambda_package() -> None:
+    """boto3 resources cost more at cold start than clients (their models load on creation)."""
+    found = []
+    for path in sorted([*SRC.glob("core/**/*.py"), *SRC.glob("handlers/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "resource" and isinstance(node.ctx, ast.Load):
+                owner = ast.unparse(node.value)
+                if owner == "boto3" or owner.endswith(("session", "Session()")):
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert found == []
