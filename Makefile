@@ -62,9 +62,11 @@ build: install
 	$(BIN)/sam build --parallel
 
 # Two runs (unit tests, then real HTTP against the local gateway), one coverage report.
+# Unit tests run in parallel workers (one per core); the integration run shares one local gateway.
+TEST_WORKERS ?= auto
 # The floor is checked once, by `coverage`, on both runs combined.
 unit: install
-	$(BIN)/pytest --cov --cov-report= --cov-fail-under=0 tests/unit
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report= --cov-fail-under=0 tests/unit
 
 integration: install
 	$(BIN)/pytest --cov --cov-append --cov-report= --cov-fail-under=0 tests/integration

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,35 +18,41 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 
 class Stopwatch:
-    """Thread CPU time, minus the time spent in `excluded()` blocks (nested blocks count once)."""
+    """Thread CPU time, minus the time spent in `excluded()` blocks (nested blocks count once).
+
+    `excluded()` is a reusable object, not a generator context manager: each block reads the clock
+    first thing on entry and last thing on exit, so the harness's own bookkeeping stays out."""
 
     def __init__(self) -> None:
         self.excluded_seconds = 0.0
+        self._block = _Excluded(self)
+
+    def excluded(self) -> AbstractContextManager[None]:
+        return self._block
+
+    def exclude(self, seconds: float) -> None:
+        """Count `seconds` (read by the caller, outside any `excluded()` block) as excluded."""
+        self.excluded_seconds += seconds
+
+
+class _Excluded(AbstractContextManager[None]):
+    __slots__ = ("_depth", "_since", "_watch")
+
+    def __init__(self, watch: Stopwatch) -> None:
+        self._watch = watch
         self._depth = 0
         self._since = 0.0
 
-    @contextmanager
-    def excluded(self) -> Iterator[None]:
+    def __enter__(self) -> None:
+        now = time.thread_time()
+        if self._depth == 0:
+            self._since = now
         self._depth += 1
-        if self._depth == 1:
-            self._since = time.thread_time()
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self.excluded_seconds += time.thread_time() - self._since
 
-    @contextmanager
-    def measure(self, result: list[float]) -> Iterator[None]:
-        """Append the CPU seconds of the block, without the excluded time, to `result`."""
-        excluded_before = self.excluded_seconds
-        start = time.thread_time()
-        try:
-            yield
-        finally:
-            spent = time.thread_time() - start
-            result.append(spent - (self.excluded_seconds - excluded_before))
+    def __exit__(self, *_: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._watch.excluded_seconds += time.thread_time() - self._since
 
 
 @contextmanager
@@ -94,18 +100,23 @@ class AwsMeter:
         service = client.meta.service_model.service_id.hyphenize()
         events = client.meta.events
 
+        # The AWS call's window opens at the first clock read of `before` and closes at the last
+        # of `after`; the bookkeeping inside both hooks is also excluded from the +SDK time.
         def before(model: Any, params: dict[str, Any], **_: Any) -> None:
-            self._call_started = time.thread_time()
-            with self.stopwatch.excluded():
-                self.counts.calls.append((label, model.name))
-                if service == "dynamodb":
-                    self.counts.items_written += _items_written(model.name, params)
+            started = time.thread_time()
+            self._call_started = started
+            self.counts.calls.append((label, model.name))
+            if service == "dynamodb":
+                self.counts.items_written += _items_written(model.name, params)
+            self.stopwatch.exclude(time.thread_time() - started)
 
         def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
-            with self.stopwatch.excluded():
-                if service == "dynamodb":
-                    self.counts.items_read += _items_read(parsed)
-            self.sdk_seconds += time.thread_time() - self._call_started
+            started = time.thread_time()
+            if service == "dynamodb":
+                self.counts.items_read += _items_read(parsed)
+            ended = time.thread_time()
+            self.stopwatch.exclude(ended - started)
+            self.sdk_seconds += ended - self._call_started
 
         events.register_first(f"before-parameter-build.{service}", before)
         events.register_first(f"after-call.{service}", after)

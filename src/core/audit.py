@@ -6,8 +6,10 @@ attributes changed, and how it ended (status; scimType and detail for a failure)
 
 `recording()` opens a recorder for the current request (a context variable: one per thread, so
 concurrent requests in the local gateway never mix), and the store wrappers in `handlers.audit`
-call `note()` after each successful write with the documents before and after. The handler then
-knows exactly which attributes a PUT or PATCH changed without reading the resource again.
+call `note()` after each successful write with the documents before and after (a group's member
+changes note themselves: `MembershipTable.change_at_version`, which returns the new version the
+wrapper's `change` could not). The handler then knows exactly which attributes a PUT or PATCH
+changed without reading the resource again.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from core.discovery import (
 
 # From core.limits, not core.bulk: the Bulk engine (and the group and PATCH code it imports) stays
 # off the import path of discovery, Users and Groups.
-from core.limits import BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES
-from core.query.listing import CURSOR_TIMEOUT_SECONDS
+# CURSOR_TIMEOUT_SECONDS likewise: core.query.listing would import the store and botocore.
+from core.limits import BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, CURSOR_TIMEOUT_SECONDS
 from core.query.request import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 

@@ -50,3 +50,8 @@ MAX_VALUES: Final = 100  # values of one multi-valued attribute (emails, phoneNu
 # 413 tooLarge, as RFC 7644 §3.7.4 requires for both.
 BULK_MAX_OPERATIONS: Final = 1000
 BULK_MAX_PAYLOAD_BYTES: Final = MAX_BODY_BYTES
+
+# -- cursors (core.query.listing; advertised in ServiceProviderConfig "pagination") ----------------
+# Seconds a cursor stays valid; an older one is refused with a 400. Here rather than in listing,
+# so that discovery reads it without importing the store (and botocore).
+CURSOR_TIMEOUT_SECONDS: Final = 3600

@@ -36,15 +36,18 @@ def location(base_url: str, kind: Kind, resource_id: str) -> str:
     return f"{base_url}/{ENDPOINTS[kind]}/{resource_id}"
 
 
-def to_wire(res: StoredResource, base_url: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {"schemas": res.document.get("schemas") or [CORE_SCHEMAS[res.kind]], "id": res.id}
-    doc.update((k, v) for k, v in res.document.items() if k != "schemas")
+def to_wire(res: StoredResource, base_url: str, version: str | None = None) -> dict[str, Any]:
+    """`version`: the resource's ETag when the caller already computed it (it is an HMAC)."""
+    document = res.document
+    doc: dict[str, Any] = {"schemas": document.get("schemas") or [CORE_SCHEMAS[res.kind]], "id": res.id}
+    doc.update(document)
+    doc["schemas"] = document.get("schemas") or [CORE_SCHEMAS[res.kind]]  # update() replaced it
     doc["meta"] = {
         "resourceType": RESOURCE_TYPES[res.kind],
         "created": res.created,
         "lastModified": res.last_modified,
         "location": location(base_url, res.kind, res.id),
-        "version": etag(res),
+        "version": version or etag(res),
     }
     return doc
 

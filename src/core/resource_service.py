@@ -82,6 +82,10 @@ class ResourceService:
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         return self.table.require(caller.tenant_id, self.kind, resource_id)
 
+    def current(self, caller: Caller, resource_id: str) -> StoredResource:
+        """The resource as a DELETE needs it (a service may read less than `get` does)."""
+        return self.get(caller, resource_id)
+
     def list(self, caller: Caller, request: SearchRequest) -> ListResult:
         ctx = ListContext(
             table=self.table,
@@ -150,7 +154,7 @@ class ResourceService:
     def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
         for _ in range(WRITE_ATTEMPTS):
             try:
-                existing = self.get(caller, resource_id)
+                existing = self.current(caller, resource_id)
             except NotFound:
                 self._finish_interrupted_delete(caller, resource_id)
                 raise

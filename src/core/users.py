@@ -28,6 +28,14 @@ class UserService(ResourceService):
     resource_type = "User"
     name_attribute = "userName"
 
+    def get(self, caller: Caller, resource_id: str) -> StoredResource:
+        # With the tenant's group-in-group counter in the same call: the `groups` a read or a
+        # write answers with then cost one more call (the reverse index), not two.
+        return self.table.require_with_nested_count(caller.tenant_id, self.kind, resource_id)
+
+    def current(self, caller: Caller, resource_id: str) -> StoredResource:
+        return super().get(caller, resource_id)  # a DELETE answers 204: no `groups`, no counter
+
     def create(self, caller: Caller, body: Any) -> StoredResource:
         doc = self._normalize(caller, body, None)
         password = doc.pop("password", None)
@@ -90,11 +98,21 @@ class UserService(ResourceService):
         )
         return apply_user_rules(profile, doc)
 
-    def groups(self, caller: Caller, user_id: str) -> list[dict[str, Any]]:
-        """RFC 7643 §4.1.2: direct and indirect groups, from the reverse membership index."""
+    def groups(self, caller: Caller, user: StoredResource | str) -> list[dict[str, Any]]:
+        """RFC 7643 §4.1.2: direct and indirect groups, from the reverse membership index.
+
+        `user` is the user as `get` read it (its `nested_groups` spares reading the tenant's
+        counter again) or just its id (list pages: the counter is read when needed).
+        """
+        user_id = user if isinstance(user, str) else user.id
         direct = self.memberships.groups_of(caller.tenant_id, user_id)
         out = [_group_ref(caller, m.group_id, m.group_display, "direct") for m in direct]
-        if not direct or self.memberships.nested_count(caller.tenant_id) == 0:
+        if not direct:
+            return out
+        nested = None if isinstance(user, str) else user.nested_groups
+        if nested is None:
+            nested = self.memberships.nested_count(caller.tenant_id)
+        if nested == 0:
             return out  # the common case: no group-in-group memberships in this tenant
         seen = {m.group_id for m in direct}
         frontier = list(seen)

@@ -28,7 +28,7 @@ from core.errors import ServiceUnavailable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from handlers import aws_clients
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry, logger, metrics
 from handlers.settings import authorizer_settings
 
 
@@ -89,9 +89,7 @@ def tenant_policy(method_arn: str, principal: Principal) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         principal = authenticator().authenticate(header(event, "Authorization"))

@@ -16,7 +16,7 @@ from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes, record_bulk_results
 from handlers.http import register_error_handlers, scim_response
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry, logger, metrics
 from handlers.requests import body_size, json_body
 from handlers.resources import caller, groups_service, list_body, request_projection, users_service
 
@@ -79,8 +79,6 @@ def search_root(tenant: str) -> Response[str]:
     return scim_response(200, body)
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -14,7 +14,7 @@ from core.discovery import ServiceCapabilities
 from core.errors import MethodNotAllowed, NotFound
 from core.profiles import capabilities_for
 from handlers.http import register_error_handlers, request_tenant, scim_response, tenant_base_url
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry
 from handlers.profile_context import request_profile
 
 app = APIGatewayRestResolver()
@@ -81,8 +81,6 @@ for _path in READ_ONLY_PATHS:
     app.route(_path, method=["POST", "PUT", "PATCH", "DELETE"])(method_not_allowed)
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -15,6 +15,7 @@ gateway (`scimctl serve --events-file`), so both run this same code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,7 +29,7 @@ from core.events import Delivery, Destination, EventSink, deliver
 from core.events.publisher import Retry
 from core.store.aws_errors import remaining_budget, time_budget
 from handlers import aws_clients, signing_keys
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry, logger, metrics
 from handlers.settings import events_settings
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ def _report(delivery: Delivery) -> None:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@functools.partial(lambda_entry, correlation_id=False)  # a stream batch, no API request id
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_batch(event, EventBridgeSink(), context)

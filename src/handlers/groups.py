@@ -16,7 +16,7 @@ from core.resource_service import Caller
 from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes
 from handlers.http import register_error_handlers, scim_response
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry, logger, metrics
 from handlers.requests import header, json_body, query_params
 from handlers.resources import caller, groups_service, list_body, projection, render, request_projection
 
@@ -107,8 +107,6 @@ def search_groups(tenant: str) -> Response[str]:
     return list_groups_response(who, from_search_body(json_body(app)))
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

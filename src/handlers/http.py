@@ -7,17 +7,17 @@ correlation id and answered as a SCIM 500 that reveals nothing about the interna
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, Unauthorized, error_document
-from core.store.aws_errors import is_transient
 from core.tenants import is_valid_tenant_id
 from handlers.observability import logger, metrics
+from handlers.requests import headers as request_headers
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 
@@ -46,18 +46,30 @@ def _on_powertools_error(error: ServiceError) -> Response[str]:
     return scim_response(error.status_code, error_document(error.status_code, detail))
 
 
-def _on_unexpected(_: Exception) -> Response[str]:
+def _on_unexpected(error: Exception) -> Response[str]:
+    if _is_aws_error(error):
+        return _on_aws_error(error)
     logger.exception("unhandled exception")
     metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
     return error_response(InternalError())
 
 
+def _is_aws_error(error: Exception) -> bool:
+    # Only if botocore is loaded: discovery makes no AWS call and never imports it for this check.
+    exceptions = sys.modules.get("botocore.exceptions")
+    return exceptions is not None and isinstance(error, (exceptions.ClientError, exceptions.BotoCoreError))
+
+
 def _on_aws_error(error: Exception) -> Response[str]:
     # An AWS failure that no store translated: an outage is still a 503 the IdP retries, not a 500.
+    from core.store.aws_errors import is_transient  # noqa: PLC0415 - botocore is loaded by now
+
     if is_transient(error):
         logger.warning("AWS dependency failed", extra={"error": type(error).__name__})
         return error_response(ServiceUnavailable())
-    return _on_unexpected(error)
+    logger.exception("unhandled exception")
+    metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+    return error_response(InternalError())
 
 
 def _on_not_found(_: Exception) -> Response[str]:
@@ -68,8 +80,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every failure becomes a SCIM error; powertools picks the most specific class (by MRO)."""
     app.exception_handler(ScimError)(_on_scim_error)
     app.exception_handler(ServiceError)(_on_powertools_error)
-    app.exception_handler([ClientError, BotoCoreError])(_on_aws_error)
-    app.exception_handler(Exception)(_on_unexpected)
+    app.exception_handler(Exception)(_on_unexpected)  # botocore's errors too (_on_aws_error)
     app.not_found(_on_not_found)
 
 
@@ -90,7 +101,7 @@ def request_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
 def tenant_base_url(app: APIGatewayRestResolver, tenant_id: str) -> str:
     """The Tenant URL as the client sees it: scheme, host, stage (or custom-domain base path)."""
     event = app.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    headers = request_headers(app)
     scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip() or "https"
     ctx = event.request_context
     host = ctx.domain_name or headers.get("host", "localhost")

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "body_size",
     "header",
+    "headers",
     "json_body",
     "nesting_depth",
     "parse_json",
@@ -43,10 +44,28 @@ _STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+# The last event's headers by lower-case name. Holding the event object keeps its id unique, so
+# `is` identifies the current request; a Lambda container serves one request at a time.
+_headers_of: tuple[object, dict[str, str]] | None = None
+
+
+def headers(app: APIGatewayRestResolver) -> dict[str, str]:
+    """The request's headers by lower-case name, built once per request (powertools rebuilds its
+    case-insensitive view on every access)."""
+    global _headers_of  # noqa: PLW0603 - a one-entry cache
+    event = app.current_event
+    cached = _headers_of
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    lowered: dict[str, str] = {}
+    for key, value in (event.get("headers") or {}).items():
+        lowered.setdefault(key.lower(), value)  # the first of names differing in case, as before
+    _headers_of = (event, lowered)
+    return lowered
+
+
 def header(app: APIGatewayRestResolver, name: str) -> str | None:
-    headers = app.current_event.headers or {}
-    wanted = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return headers(app).get(name.lower())
 
 
 def raw_body(app: APIGatewayRestResolver) -> str | None:
@@ -74,7 +93,7 @@ def body_size(app: APIGatewayRestResolver) -> int:
     return len(event.body.encode("utf-8", "surrogatepass"))
 
 
-def json_body(app: APIGatewayRestResolver) -> Any:
+def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
     """The request body as JSON; any failure is a SCIM 400/413/415, never a 500."""
     event = app.current_event
     if event.body is None or event.body.strip() == "":
@@ -85,8 +104,12 @@ def json_body(app: APIGatewayRestResolver) -> Any:
     # Lenient: some IdPs send no Content-Type, or text/json; anything clearly not JSON is refused.
     if content_type and not (content_type in _JSON_TYPES or content_type.endswith("json")):
         raise UnsupportedMediaType()
-    raw = raw_body(app) or ""
-    return parse_json(raw)
+    parsed = parse_json(raw_body(app) or "")
+    # Every SCIM request body is an object (a resource, PatchOp, SearchRequest or BulkRequest):
+    # refused here, before a PUT or PATCH looks up its resource and answers 404 to a malformed body.
+    if not isinstance(parsed, dict):
+        raise InvalidSyntax("The request body must be a JSON object.")
+    return parsed
 
 
 def parse_json(raw: str) -> Any:

@@ -13,7 +13,7 @@ from core.groups.service import GroupService
 from core.query.listing import ListResult
 from core.query.request import SearchRequest
 from core.representation import etag, location, to_wire
-from core.resource.projection import Projection
+from core.resource.projection import Projection, cached_projection
 from core.resource_service import Caller, ResourceService
 from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.memberships_table import MembershipTable
@@ -69,7 +69,7 @@ def projection(app: APIGatewayRestResolver, service: ResourceService, who: Calle
     params = query_params(app)
     lowered = {k.lower(): v for k, v in params.items()}
     schemas = service.schemas_for(who)
-    return Projection(schemas, lowered.get("attributes"), lowered.get("excludedattributes"))
+    return cached_projection(schemas, lowered.get("attributes"), lowered.get("excludedattributes"))
 
 
 def render(
@@ -80,10 +80,11 @@ def render(
     extra: dict[str, Any] | None = None,
 ) -> Response[str]:
     """One resource, projected, with ETag (and Location for a 201)."""
-    headers = {"ETag": etag(resource)}
+    version = etag(resource)  # signed once: the header and meta.version carry the same value
+    headers = {"ETag": version}
     if status == 201:
         headers["Location"] = location(who.base_url, resource.kind, resource.id)
-    doc = to_wire(resource, who.base_url)
+    doc = to_wire(resource, who.base_url, version)
     doc.update(extra or {})
     return scim_response(status, shape.apply(doc), headers)
 
@@ -114,4 +115,4 @@ def list_body(
 
 def request_projection(service: ResourceService, request: SearchRequest, who: Caller) -> Projection:
     schemas = service.schemas_for(who)
-    return Projection(schemas, list(request.attributes), list(request.excluded_attributes))
+    return cached_projection(schemas, tuple(request.attributes), tuple(request.excluded_attributes))

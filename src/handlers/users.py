@@ -16,7 +16,7 @@ from core.resource_service import Caller
 from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes
 from handlers.http import register_error_handlers, scim_response
-from handlers.observability import logger, metrics, tracer
+from handlers.observability import lambda_entry, logger, metrics
 from handlers.requests import header, json_body, query_params
 from handlers.resources import caller, list_body, projection, render, request_projection, users_service
 
@@ -28,7 +28,7 @@ app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's a
 def render_user(who: Caller, user: StoredResource, status: int = 200) -> Response[str]:
     shape = projection(app, users_service(), who)
     # groups (RFC 7643 §4.1.2) come from the reverse membership index, only when returned.
-    extra = {"groups": users_service().groups(who, user.id)} if shape.needs("groups") else {}
+    extra = {"groups": users_service().groups(who, user)} if shape.needs("groups") else {}
     return render(who, user, shape, status, {k: v for k, v in extra.items() if v})
 
 
@@ -99,8 +99,6 @@ def search_users(tenant: str) -> Response[str]:
     return list_users_response(who, from_search_body(json_body(app)))
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -76,6 +77,7 @@ MAX_BODY_BYTES: Final = 10 * 1024 * 1024  # API Gateway REST payload limit
 DEMO_TENANT: Final = "demo"
 DEMO_TOKEN_NAME: Final = "local-demo"  # noqa: S105 - a label
 UNAUTHORIZED_MESSAGE: Final = "Unauthorized"  # the one authorizer error API Gateway answers 401
+_ERROR_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 # Local-only environment: no X-Ray daemon and no CloudWatch agent on a laptop.
 LOCAL_ONLY_ENV: Final[Mapping[str, str]] = {
@@ -952,6 +954,14 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line over 64 KB: 414, a malformed one: 400) as SCIM
+        errors rather than its HTML page, so that every answer of the local API is SCIM JSON."""
+        detail = message or HTTPStatus(code).phrase
+        body = json.dumps({"schemas": [_ERROR_SCHEMA], "status": str(code), "detail": detail}).encode()
+        self.close_connection = True
+        self._send(LocalResponse(code, (("Content-Type", "application/scim+json"),), body))
 
     # Every method goes to API Gateway, which decides what the template routes.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815

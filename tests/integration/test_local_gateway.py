@@ -474,3 +474,19 @@ def test_authorizer_cache_expires_after_the_ttl_and_zero_disables_it() -> None:
     disabled = AuthorizerCache(0)
     disabled.put(("Bearer a",), "denied")
     assert disabled.get(("Bearer a",)) is None
+
+
+def test_a_request_line_the_server_refuses_is_answered_as_a_scim_error(running: RunningGateway) -> None:
+    # http.server refuses a request line over 64 KB itself, before the gateway sees the request.
+    path = "/v1/scim/v2/demo/Users?filter=" + "a" * 70_000
+    with socket.create_connection(("127.0.0.1", running.port), timeout=10) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        raw = b""
+        while chunk := conn.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 "), head
+    assert b"content-type: application/scim+json" in head.lower()
+    document = json.loads(body)
+    assert document["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert document["status"] == "414"

@@ -120,18 +120,19 @@ def test_a_remove_committed_between_an_adds_read_and_write_gives_the_serial_resu
     (user,) = seeded("between", 1)
     group = new_group(fresh_tenant, "Interleaved", [user])
     real_change = MembershipTable.change
+    real_change_at_version = MembershipTable.change_at_version  # what a group PATCH calls
     raced: list[str] = []
 
     def change_after_a_competing_remove(
         self: MembershipTable, tenant_id: str, group_id: str, *a: Any, **k: Any
-    ) -> None:
+    ) -> int | None:
         if group_id == group["id"] and not raced:
             raced.append("remove")  # another container's "remove member" commits first
             actor = Actor(request_id="competitor", token_id="t", at="2026-01-01T00:00:00.000Z")
             real_change(self, tenant_id, group_id, "Interleaved", actor, remove=[Member(user, "User")])
-        real_change(self, tenant_id, group_id, *a, **k)
+        return real_change_at_version(self, tenant_id, group_id, *a, **k)
 
-    monkeypatch.setattr(MembershipTable, "change", change_after_a_competing_remove)
+    monkeypatch.setattr(MembershipTable, "change_at_version", change_after_a_competing_remove)
     added = fresh_tenant.patch(f"/Groups/{group['id']}", member_ops("add", user))
     monkeypatch.undo()
     assert raced == ["remove"]
@@ -147,18 +148,18 @@ def test_a_member_added_to_a_group_deleted_meanwhile_is_404_and_leaves_no_member
 ) -> None:
     (user,) = seeded("orphan", 1)
     group = new_group(fresh_tenant, "Vanishing")
-    real_change = MembershipTable.change
+    real_change_at_version = MembershipTable.change_at_version  # what a group PATCH calls
 
     def change_after_the_group_is_deleted(
         self: MembershipTable, tenant_id: str, group_id: str, *a: Any, **k: Any
-    ) -> None:
+    ) -> int | None:
         table = ResourceTable(self._db, self._table)
         doomed = table.get(tenant_id, Kind.GROUP, group_id)
         if doomed is not None:
             table.delete(doomed, Actor(request_id="competitor", token_id="t", at="2026-01-01T00:00:00.000Z"))
-        real_change(self, tenant_id, group_id, *a, **k)
+        return real_change_at_version(self, tenant_id, group_id, *a, **k)
 
-    monkeypatch.setattr(MembershipTable, "change", change_after_the_group_is_deleted)
+    monkeypatch.setattr(MembershipTable, "change_at_version", change_after_the_group_is_deleted)
     added = fresh_tenant.patch(f"/Groups/{group['id']}", member_ops("add", user))
     monkeypatch.undo()
     assert_scim_error(added, 404)

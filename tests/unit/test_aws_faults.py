@@ -51,7 +51,7 @@ from tests.fault_injection import (
     throttling,
     transaction_cancelled,
 )
-from tests.support import FakeContext
+from tests.support import FakeContext, seed_users
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -203,11 +203,12 @@ def test_get_user_retries_connection_faults_then_200(
     scim_f: ScimClient, faults: FaultInjector, fault: Callable[..., Any]
 ) -> None:
     user = new_user(scim_f, "slow@example.com")
-    faults.fail("GetItem", fault, times=1)
+    # A user's read is one BatchGetItem (the user and the tenant's nested-group counter).
+    faults.fail("BatchGetItem", fault, times=1)
     fetched = scim_f("GET", f"/Users/{user['id']}")
     assert fetched.status == 200, fetched.body
-    assert faults.injected["GetItem"] == 1
-    assert faults.attempts["GetItem"] == 2
+    assert faults.injected["BatchGetItem"] == 1
+    assert faults.attempts["BatchGetItem"] == 2
     assert fetched.body["userName"] == "slow@example.com"
 
 
@@ -316,7 +317,7 @@ def test_an_untranslated_aws_error_is_mapped_by_kind(
     def fail(*_: Any, **__: Any) -> None:
         raise error
 
-    monkeypatch.setattr(ResourceTable, "get", fail)
+    monkeypatch.setattr(ResourceTable, "require_with_nested_count", fail)  # a user's read
     response = scim_f("GET", f"/Users/{user['id']}")
     assert response.status == status, response.body
     assert response.body["schemas"] == [ERROR]
@@ -391,20 +392,20 @@ def _adds_members_to_an_existing_group(request: Any) -> bool:
 def test_create_group_failing_after_its_first_transaction_is_undone(
     scim_f: ScimClient, faults: FaultInjector
 ) -> None:
-    users = [new_user(scim_f, f"big{i}@example.com")["id"] for i in range(110)]
-    # 95 members go in the group's own transaction; the other 15 follow and hit a lasting outage.
+    users = seed_users(TABLE_NAME, scim_f.tenant, 98)
+    # 95 members go in the group's own transaction; the other 3 follow and hit a lasting outage.
     faults.fail("TransactWriteItems", throttling(), when=_adds_members_to_an_existing_group)
     body = {"schemas": [GROUP], "displayName": "Partial", "members": [{"value": u} for u in users]}
     assert_503(scim_f("POST", "/Groups", body))
     assert faults.injected["TransactWriteItems"] > 0
     faults.recover()
-    # All or nothing: no group with 95 of its 110 members is left for the IdP's retry to trip on.
+    # All or nothing: no group with 95 of its 98 members is left for the IdP's retry to trip on.
     assert scim_f("GET", "/Groups").body["totalResults"] == 0
     assert "membership" not in item_kinds()
     assert not scim_f("GET", f"/Users/{users[0]}").body.get("groups")
     retried = scim_f("POST", "/Groups", body)
     assert retried.status == 201, retried.body
-    assert len(member_ids(retried.body["id"])) == 110
+    assert len(member_ids(retried.body["id"])) == 98
 
 
 def test_delete_group_cleanup_fault_leaves_no_orphan_membership(
@@ -698,10 +699,10 @@ def test_a_retry_that_cannot_finish_within_the_call_budget_is_not_started(
         now[0] += aws_clients.REQUEST_READ_TIMEOUT
         return read_timeout(request)
 
-    faults.fail("GetItem", hangs_until_the_read_timeout)
+    faults.fail("BatchGetItem", hangs_until_the_read_timeout)  # a user's read
     assert_503(scim_f("GET", f"/Users/{user['id']}"))
     # 2 s spent; another attempt could take 3 s (connect + read) and end past the 5 s budget.
-    assert faults.attempts["GetItem"] == 1
+    assert faults.attempts["BatchGetItem"] == 1
 
 
 def test_an_invocation_budget_shortens_every_call(faults: FaultInjector) -> None:

@@ -46,6 +46,28 @@ def test_writes_are_one_write_request(moto_rows: list[dict[str, Any]]) -> None:
         assert row(moto_rows, name)["calls"].count("TransactWriteItems") == 1, name
 
 
+# Round trips per operation (issue 7, item 5): one read before a write, the write, and for a user
+# write the `groups` the response carries (the reverse index); the audit PutItem is counted apart.
+SINGLE_RESOURCE_CALLS = {
+    "create user": ["TransactWriteItems"],
+    "get user": ["BatchGetItem", "Query"],  # the user with the nested-group counter; its groups
+    "PUT user": ["BatchGetItem", "PutItem", "Query"],
+    "PATCH replace": ["BatchGetItem", "PutItem", "Query"],
+    "PATCH active false": ["BatchGetItem", "PutItem", "Query"],
+    "group member add": ["BatchGetItem", "TransactWriteItems"],  # the group with the member check
+    "group member remove": ["BatchGetItem", "TransactWriteItems"],
+}
+
+
+@pytest.mark.parametrize(("name", "calls"), SINGLE_RESOURCE_CALLS.items())
+def test_single_resource_operations_make_these_calls(
+    moto_rows: list[dict[str, Any]], name: str, calls: list[str]
+) -> None:
+    found = row(moto_rows, name)
+    assert found["calls"] == calls
+    assert found["audit_calls"] == (0 if name == "get user" else 1)
+
+
 def test_start_index_walk_reads_about_one_item_per_user(moto_rows: list[dict[str, Any]]) -> None:
     walk = row(moto_rows, "startIndex walk, per page")
     assert walk["users_returned"] == USERS

@@ -1,8 +1,10 @@
 """What each Lambda handler imports at cold start: nothing its requests do not need (docs/cold-start.md).
 
 Each handler is imported in a fresh interpreter, with the environment Lambda gives it (LAMBDA_TASK_ROOT
-set, so powertools' Tracer patches as it does when deployed), and the test reads `sys.modules`. Module
-sets, not timings: the result is the same on any machine. `bench/coldstart.py` measures the time.
+set, so powertools' Tracer would patch as it does when deployed), and the test reads `sys.modules`.
+X-Ray tracing is opt-in (the stack's EnableTracing, `TRACING_ENABLED`): off, no function imports the
+X-Ray SDK; on, the Tracer patches botocore before the first client. Module sets, not timings: the
+result is the same on any machine. `bench/coldstart.py` measures the time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ NEVER = (
     "aws_xray_sdk.ext.httplib",
 )
 
+# Never with tracing off (the template's default): the X-Ray SDK costs 160-290 ms of import.
+NEVER_UNTRACED = ("aws_xray_sdk",)
+
+# Never at all: functions make plain botocore clients (handlers.aws_clients); boto3 would add
+# s3transfer and its resource layer to every cold start.
+NEVER_SDK_EXTRAS = ("boto3", "s3transfer")
+
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
     "authorizer": (
@@ -55,6 +64,10 @@ NOT_NEEDED = {
     ),
     "discovery": (
         "boto3",  # no AWS call: the profile rides in the authorizer's context
+        "urllib3",
+        "core.store",  # core.capabilities reads CURSOR_TIMEOUT_SECONDS from core.limits
+        "core.query.listing",
+        "core.filter",
         "handlers.aws_clients",
         "core.auth",
         "core.tokens",
@@ -101,7 +114,7 @@ NOT_NEEDED = {
     ),
 }
 
-# What each handler does need: proves the probe imported the real thing with tracing on.
+# What each handler does need: proves the probe imported the real thing.
 NEEDED = {
     "authorizer": ("core.auth", "handlers.aws_clients"),
     "discovery": ("core.discovery", "aws_lambda_powertools.event_handler"),
@@ -122,11 +135,18 @@ LAMBDA_ENV = {
 
 
 @cache
-def imported_by(handler: str) -> frozenset[str]:
-    """`sys.modules` after importing handlers.<handler> in a fresh interpreter."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON"))}
+def imported_by(handler: str, *, traced: bool = False) -> frozenset[str]:
+    """`sys.modules` after importing handlers.<handler> in a fresh interpreter.
+
+    `traced`: with TRACING_ENABLED=true, and after creating the function's first boto3 client
+    (where the Tracer patches botocore), for the handlers that have one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTHON", "TRACING_"))}
     env |= LAMBDA_ENV | {"PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
-    code = f"import json, sys; import handlers.{handler}; print(json.dumps(sorted(sys.modules)))"
+    code = f"import json, sys; import handlers.{handler}"
+    if traced:
+        env["TRACING_ENABLED"] = "true"
+        code += "; from handlers import aws_clients; aws_clients.dynamodb()"
+    code += "; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(  # noqa: S603 - this interpreter, fixed code
         [sys.executable, "-c", code], env=env, cwd=SRC, capture_output=True, text=True, check=True
     )
@@ -141,15 +161,39 @@ def loaded(modules: frozenset[str], name: str) -> bool:
 def test_handler_imports_what_its_requests_need(handler: str) -> None:
     modules = imported_by(handler)
     assert f"handlers.{handler}" in modules
-    # Tracing is on, as deployed: the Tracer has patched botocore for X-Ray.
-    assert "aws_xray_sdk.ext.botocore" in modules
     assert [m for m in NEEDED[handler] if not loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_tracing_off_imports_no_xray(handler: str) -> None:
+    modules = imported_by(handler)
+    assert [m for m in NEVER_UNTRACED if loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", [h for h in HANDLERS if h != "discovery"])
+def test_tracing_on_patches_botocore_only(handler: str) -> None:
+    modules = imported_by(handler, traced=True)
+    assert "aws_xray_sdk.ext.botocore" in modules  # AWS calls are X-Ray subsegments
+    assert [m for m in NEVER if loaded(modules, m)] == []
+
+
+def test_discovery_imports_no_botocore_module() -> None:
+    """Discovery makes no AWS call. Only botocore's package itself is loaded: powertools' own
+    `__init__` imports it (to register its user agent), whatever the function uses."""
+    modules = imported_by("discovery")
+    assert sorted(m for m in modules if m.startswith("botocore.")) == []
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
 def test_handler_never_imports_dev_tools_or_unused_patches(handler: str) -> None:
     modules = imported_by(handler)
     assert [m for m in NEVER if loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_never_imports_boto3(handler: str) -> None:
+    modules = imported_by(handler, traced=handler != "discovery")  # with its first client made
+    assert [m for m in NEVER_SDK_EXTRAS if loaded(modules, m)] == []
 
 
 @pytest.mark.parametrize("handler", HANDLERS)

@@ -130,12 +130,20 @@ def assert_client_error(status: int, document: dict[str, Any] | None) -> None:
 
 @PROPERTY
 @given(endpoints, st.binary(max_size=300), content_types)
+@example(ENDPOINTS[1], b"[]", "application/json")  # found in CI: a PUT of a missing id answered 404
 def test_random_bytes_are_a_client_error(
     backend: None, endpoint: tuple[str, str, dict[str, str], Handler], raw: bytes, content_type: str | None
 ) -> None:
     # A body that is not UTF-8 reaches the function base64-encoded (API Gateway binary passthrough).
     body = base64.b64encode(raw).decode()
-    assert_client_error(*invoke(endpoint, body, content_type=content_type, base64_encoded=True))
+    status, document = invoke(endpoint, body, content_type=content_type, base64_encoded=True)
+    if status in (400, 413, 415):
+        assert_client_error(status, document)
+        return
+    # Only bytes that happen to be a JSON object (b"{}" to a PUT of a missing id: 404) get past.
+    event(f"status {status}")
+    assert status < 500, document
+    assert isinstance(json.loads(raw), dict)
 
 
 @PROPERTY
@@ -150,7 +158,7 @@ def test_random_text_is_a_client_error_or_a_valid_request(
     # Anything else (a search, a 404 for a PUT to a missing id) needs a well-formed JSON body.
     event(f"status {status}")
     assert status < 500, document
-    assert json.loads(text) is not None
+    assert isinstance(json.loads(text), dict)  # every SCIM request body is an object
 
 
 @PROPERTY

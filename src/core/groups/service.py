@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from core.errors import InvalidValue, ScimError
+from core.errors import InvalidValue, NotFound, ScimError
 from core.groups.member_plan import MemberPlan, MemberRef, member_refs, plan
 from core.patch import apply_patch
 from core.profile_rules import require_groups
@@ -29,6 +29,9 @@ from core.store.resources_table import StoredResource
 # GET /Users?filter=groups.value eq "<id>" (paged); see docs/scim.md.
 MAX_INLINE_MEMBERS = 10_000
 FIRST_CHUNK = 95  # member items written in the group's create transaction (100-item limit)
+
+
+_MemberChanges = tuple[list[Member], list[Member]]  # (to add, to remove)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +76,12 @@ class GroupService(ResourceService):
         self.table.create(group, puts)
         if rest:  # very large initial lists: the rest in further transactions
             try:
-                self._members.change(
-                    caller.tenant_id, group.id, group.name, caller.actor(group.created), add=rest
-                )
+                group = self._write_members(caller, group, rest, [], at=group.created)
             except ScimError:
                 # A create is all or nothing: a group left with part of its members would look
                 # complete to the IdP's retry (409). Undo it; the retried POST starts afresh.
                 self.delete(caller, group.id, None)
                 raise
-            group = self.get(caller, group.id)
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
@@ -107,21 +107,17 @@ class GroupService(ResourceService):
             return doc, None
 
         before, after = self.write(caller, group_id, if_match, change)
-        self._write_members(caller, after, to_add, to_remove)
+        after = self._write_members(caller, after, to_add, to_remove)
         self._after_rename(caller, before, after)
-        return self.get(caller, group_id)
+        return after
 
     def patch(
         self, caller: Caller, group_id: str, body: Mapping[str, Any], if_match: str | None
     ) -> StoredResource:
         require_groups(caller.profile)
         group_patch = plan(body, self.schemas_for(caller))
-        before = after = self.get(caller, group_id)
-        check_if_match(if_match, before)
-        changes: tuple[builtins.list[Member], builtins.list[Member]] = ([], [])
-        if not group_patch.members.empty:
-            # Validated before anything is written: an unknown member leaves the group untouched.
-            changes = self._member_changes(caller, group_id, group_patch.members, None)
+        before, changes = self._read_for_patch(caller, group_id, group_patch.members, if_match)
+        after = before
         if group_patch.attribute_patch is not None:
             attribute_patch = group_patch.attribute_patch
 
@@ -134,9 +130,31 @@ class GroupService(ResourceService):
                 return doc, None
 
             before, after = self.write(caller, group_id, if_match, change)
-        wrote_members = self._write_members(caller, after, *changes)
+        after = self._write_members(caller, after, *changes)
         self._after_rename(caller, before, after)
-        return self.get(caller, group_id) if after is not before or wrote_members else after
+        return after
+
+    def _read_for_patch(
+        self, caller: Caller, group_id: str, wanted: MemberPlan, if_match: str | None
+    ) -> tuple[StoredResource, _MemberChanges]:
+        """The group and its (members to add, members to remove), validated before anything is
+        written: an unknown member leaves the group untouched."""
+        if wanted.empty or wanted.replace_all is not None or wanted.filtered_removals:
+            group = self.get(caller, group_id)
+            check_if_match(if_match, group)
+            return group, ([], []) if wanted.empty else self._member_changes(caller, group_id, wanted, None)
+        # Named adds and removals (Okta, Entra): the group and every member check in one call.
+        adds = builtins.list(wanted.adds.values())
+        checks = self._members.group_with_checks(
+            caller.tenant_id,
+            group_id,
+            user_ids=[r.value for r in adds if r.type != "Group"],
+            member_ids=sorted(wanted.removes),
+        )
+        if checks.group is None:
+            raise NotFound(f"Group {group_id[:64]!r} not found.")
+        check_if_match(if_match, checks.group)
+        return checks.group, (self._resolve(caller, adds, group_id, checks.users), checks.present)
 
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         require_groups(caller.profile)
@@ -176,14 +194,30 @@ class GroupService(ResourceService):
         return self._resolve(caller, to_add, group_id), to_remove
 
     def _write_members(
-        self, caller: Caller, group: StoredResource, add: builtins.list[Member], remove: builtins.list[Member]
-    ) -> bool:
+        self,
+        caller: Caller,
+        group: StoredResource,
+        add: builtins.list[Member],
+        remove: builtins.list[Member],
+        at: str | None = None,
+    ) -> StoredResource:
+        """Write the member changes; returns the group as they left it (its new version and
+        lastModified come from the conditional bumps, so no read of the group follows)."""
         if not add and not remove:
-            return False
-        self._members.change(
-            caller.tenant_id, group.id, group.name, caller.actor(self.clock()), add=add, remove=remove
+            return group
+        actor = caller.actor(at or self.clock())
+        version = self._members.change_at_version(
+            caller.tenant_id, group.id, group.name, actor, group.version, add=add, remove=remove
         )
-        return True
+        if version is None:
+            return group  # every step was a no-op: nothing written
+        return replace(
+            group,
+            version=version,
+            last_modified=actor.at,
+            request_id=actor.request_id,
+            token_id=actor.token_id,
+        )
 
     def _known(
         self, tenant: str, group_id: str, ids: set[str], current: builtins.list[Member] | None
@@ -193,12 +227,17 @@ class GroupService(ResourceService):
             return [m for m in current if m.member_id in ids]
         return self._members.present(tenant, group_id, sorted(ids))
 
-    def _resolve(self, caller: Caller, refs: Sequence[MemberRef], group_id: str) -> builtins.list[Member]:
-        """Every member must be a User or Group of this tenant; otherwise nothing changes (400)."""
+    def _resolve(
+        self, caller: Caller, refs: Sequence[MemberRef], group_id: str, users: set[str] | None = None
+    ) -> builtins.list[Member]:
+        """Every member must be a User or Group of this tenant; otherwise nothing changes (400).
+
+        `users`: which refs not typed "Group" are users, when already read with the group."""
         if any(r.value == group_id for r in refs):
             raise InvalidValue("A group cannot be a member of itself.")
         tenant = caller.tenant_id
-        users = self.table.existing_ids(tenant, Kind.USER, [r.value for r in refs if r.type != "Group"])
+        if users is None:
+            users = self.table.existing_ids(tenant, Kind.USER, [r.value for r in refs if r.type != "Group"])
         maybe_groups = [
             r.value for r in refs if r.type == "Group" or (r.type is None and r.value not in users)
         ]

@@ -8,8 +8,10 @@ one of "add", "remove", or "replace"." And: "A PATCH request, regardless of the 
 SHALL be treated as atomic. If a single operation encounters an error condition, the original SCIM
 resource MUST be restored, and a failure status SHALL be returned."
 
-The resource is never touched: the engine deep-copies it once and applies the operations, in order,
-to the copy, so an error in any operation leaves nothing changed. The result reports which attributes
+The resource is never touched: the operations, in order, build new values (copies of the lists and
+objects they change) into a working copy that shares everything they leave alone; a container is
+copied the first time an operation writes into it. So an error in any operation leaves nothing
+changed, and a PATCH of one attribute copies that attribute, not the whole resource. The result reports which attributes
 really changed, so a PATCH that changes nothing can leave the resource's version alone.
 
 Tolerances for what identity providers send, each named where it is implemented:
@@ -200,7 +202,12 @@ class _Document:
     """The working copy of the resource, and the attributes operations have written."""
 
     def __init__(self, resource: Mapping[str, Any]) -> None:
-        self.data: dict[str, Any] = copy.deepcopy(dict(resource))
+        # Copy-on-write: the operations never modify the values they are given (they return new
+        # ones), so only the containers written into are copied: this top level now, an extension's
+        # object when first written (`_container`).
+        self.data: dict[str, Any] = dict(resource)
+        # The extension objects copied for this document, by id (held, so no id is reused).
+        self._owned: dict[int, dict[str, Any]] = {}
         self._touched: dict[str, Target] = {}
 
     def update(self, target: Target, change: Callable[[Any], Any]) -> None:
@@ -230,8 +237,15 @@ class _Document:
     def _container(self, target: Target) -> dict[str, Any] | None:
         if not target.extension:
             return self.data
-        extension = get_member(self.data, target.schema)
-        return extension if isinstance(extension, dict) else None
+        key = member_key(self.data, target.schema)
+        extension = None if key is None else self.data[key]
+        if key is None or not isinstance(extension, dict):
+            return None
+        if id(extension) not in self._owned:
+            extension = dict(extension)  # the resource's own object is never written into
+            self.data[key] = extension
+            self._owned[id(extension)] = extension
+        return extension
 
     def _assign(self, target: Target, container: dict[str, Any] | None, value: Any) -> None:
         filled = with_member(container or {}, target.attribute.name, value)

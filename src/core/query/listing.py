@@ -28,6 +28,7 @@ from core.errors import BadRequest, InvalidValue
 from core.filter import And, AttrPath, Compare, Filter, ValuePath, parse_filter
 from core.filter.ast import chain_operands
 from core.filter.evaluator import matches, validate
+from core.limits import CURSOR_TIMEOUT_SECONDS  # re-exported: its home was here
 from core.query.attribute_info import SchemaAttributeInfo
 from core.query.request import SearchRequest
 from core.schema.model import Schema
@@ -37,7 +38,6 @@ from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 
 BOOKMARK_TTL_SECONDS = 3600
-CURSOR_TIMEOUT_SECONDS = 3600
 READ_BATCH = 500
 NAME_ATTRIBUTES = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 

@@ -205,9 +205,12 @@ def _attributes(
     for definition in definitions:
         if definition.mutability is Mutability.READ_ONLY:
             continue  # RFC 7644 §3.3, §3.5.1: "SHALL be ignored".
-        path = prefix + definition.name
+        raw = given.get(definition.name)
         old = previous.get(definition.name)
-        value = _value(definition, given.get(definition.name), old, path, walk)
+        if raw is None and old is None:
+            continue  # unassigned before and after: nothing to walk (most of a schema, per request)
+        path = prefix + definition.name
+        value = _value(definition, raw, old, path, walk)
         if definition.mutability is Mutability.IMMUTABLE:
             value = _immutable(definition, value, old, path)
         if value is not None:

@@ -40,6 +40,7 @@ from core.schema.model import AttributeDef, Returned, Schema
 from core.schema.registry import resolve_path
 
 _SCHEMAS_KEY: Final = "schemas"
+_MEMO_LIMIT: Final = 512  # entries per memo of one projection
 
 
 def parse_attribute_list(value: str | Sequence[str] | None) -> list[str]:
@@ -117,7 +118,9 @@ class Projection:
     response; `needs` tells storage whether an attribute must be read at all.
     """
 
-    __slots__ = ("_excluded", "_requested", "_schemas")
+    # The _plan/_keep/_sub memos make a projection cheap to reuse (`cached_projection`): its
+    # decisions depend only on the projection and the schemas, never on the resource.
+    __slots__ = ("_excluded", "_extensions", "_keep", "_plan", "_requested", "_schemas", "_sub")
 
     def __init__(
         self,
@@ -133,6 +136,15 @@ class Projection:
         self._requested: _Names | None = _Names.resolve(schemas, requested) if requested else None
         excluded_paths = [] if requested else parse_attribute_list(excluded)
         self._excluded = _Names.resolve(schemas, excluded_paths) if excluded_paths else _NOTHING
+        self._extensions = {schema.id.lower(): schema for schema in self._schemas[1:]}
+        self._plan: dict[str, tuple[Schema | None, AttributeDef | None]] = {}
+        self._keep: dict[tuple[str, str], bool] = {}
+        self._sub: dict[tuple[str, str, str], AttributeDef | None] = {}
+
+    def built_for(self, schemas: Sequence[Schema]) -> bool:
+        """Whether this projection was compiled against these very schema objects."""
+        mine = self._schemas
+        return len(mine) == len(schemas) and all(a is b for a, b in zip(mine, schemas, strict=True))
 
     def needs(self, path: str) -> bool:
         """Whether a projected resource can hold any value of the attribute or sub-attribute `path`.
@@ -154,23 +166,32 @@ class Projection:
         `resource` is canonical (the output of `normalize_resource` plus id, meta and groups). Keys
         that no schema defines are dropped; "schemas" is copied unchanged.
         """
-        core = self._schemas[0]
-        extensions = {schema.id.lower(): schema for schema in self._schemas[1:]}
         out: dict[str, Any] = {}
+        plan = self._plan
         for key, value in resource.items():
             if key == _SCHEMAS_KEY:
                 out[key] = list(value) if isinstance(value, list) else value
                 continue
-            extension = extensions.get(key.lower())
+            step = plan.get(key)
+            if step is None:
+                step = self._step(key)
+                if len(plan) < _MEMO_LIMIT:  # keys come from our own documents; bounded anyway
+                    plan[key] = step
+            extension, definition = step
             if extension is not None:
                 projected = self._extension(extension, value)
                 if projected:
                     out[extension.id] = projected
-                continue
-            definition = core.attribute(key) or common_attribute(key)
-            if definition is not None:
-                self._put(out, core.id, definition, value)
+            elif definition is not None:
+                self._put(out, self._schemas[0].id, definition, value)
         return out
+
+    def _step(self, key: str) -> tuple[Schema | None, AttributeDef | None]:
+        """What a top-level key is: an extension's schema, a core or common attribute, or neither."""
+        extension = self._extensions.get(key.lower())
+        if extension is not None:
+            return extension, None
+        return None, self._schemas[0].attribute(key) or common_attribute(key)
 
     def _extension(self, schema: Schema, value: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -199,14 +220,34 @@ class Projection:
     def _project_complex(self, schema: str, definition: AttributeDef, value: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if isinstance(value, Mapping):
+            memo = self._sub
             for key, inner in value.items():
-                sub = definition.sub_attribute(key)
-                if sub is not None and inner is not None and self._keeps_sub(schema, definition, sub):
+                if inner is None:
+                    continue
+                memo_key = (schema, definition.name, key)
+                if memo_key in memo:
+                    sub = memo[memo_key]
+                else:
+                    sub = definition.sub_attribute(key)
+                    if sub is not None and not self._keeps_sub(schema, definition, sub):
+                        sub = None
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[memo_key] = sub
+                if sub is not None:
                     out[sub.name] = inner
         return out
 
     def _keeps(self, schema: str, definition: AttributeDef) -> bool:
-        """RFC 7643 §7 "returned" for a top-level attribute, given the two parameters."""
+        """RFC 7643 §7 "returned" for a top-level attribute, given the two parameters (memoized)."""
+        key = (schema, definition.name)
+        kept = self._keep.get(key)
+        if kept is None:
+            kept = self._decide(schema, definition)
+            if len(self._keep) < _MEMO_LIMIT:
+                self._keep[key] = kept
+        return kept
+
+    def _decide(self, schema: str, definition: AttributeDef) -> bool:
         if definition.returned is Returned.NEVER:
             return False
         if definition.returned is Returned.ALWAYS:
@@ -256,3 +297,31 @@ def project(
     Idempotent: `project(project(r, s, **p), s, **p) == project(r, s, **p)`.
     """
     return Projection(schemas, attributes, excluded).apply(resource)
+
+
+_PROJECTIONS: dict[tuple[object, ...], Projection] = {}
+_PROJECTIONS_LIMIT: Final = 256
+
+
+def _list_key(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    return value if value is None or isinstance(value, str) else tuple(value)
+
+
+def cached_projection(
+    schemas: Sequence[Schema],
+    attributes: str | Sequence[str] | None = None,
+    excluded: str | Sequence[str] | None = None,
+) -> Projection:
+    """`Projection(schemas, attributes, excluded)`, reused across requests of a warm container.
+
+    Keyed by the schema objects' identity (hashing a Schema walks all its definitions); the cached
+    projection holds those objects, so an id cannot be reused while its entry lives."""
+    key = (*map(id, schemas), _list_key(attributes), _list_key(excluded))
+    found = _PROJECTIONS.get(key)
+    if found is not None and found.built_for(schemas):
+        return found
+    projection = Projection(schemas, attributes, excluded)
+    if len(_PROJECTIONS) >= _PROJECTIONS_LIMIT:
+        _PROJECTIONS.clear()  # crude, but the working set is a handful of parameter pairs
+    _PROJECTIONS[key] = projection
+    return projection

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from core.audit import note
 from core.errors import NotFound, ServiceUnavailable
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.batch import batch_get, batch_write
@@ -35,13 +36,16 @@ from core.store.keys import (
     tenant_pk,
     tombstones_pk,
 )
-from core.store.resources_table import TOMBSTONE_TTL_SECONDS, Actor
+from core.store.resources_table import TOMBSTONE_TTL_SECONDS, Actor, StoredResource, stored_resource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CHUNK = 100  # TransactWriteItems' limit; each chunk also holds the group's version bump.
 QUERY_PAGE = 1000
+# Dropping no-op steps takes a retry each; so does a concurrent writer moving the group's version
+# (Entra sends up to five PATCHes of one group in parallel).
+TRANSACT_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,15 @@ class Membership:
     group_id: str
     group_display: str
     member: Member
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChecks:
+    """What a membership change reads first (`MembershipTable.group_with_checks`)."""
+
+    group: StoredResource | None
+    users: set[str]  # the ids among those asked that are users of the tenant
+    present: list[Member]  # the members among those asked that are direct members
 
 
 class MembershipTable:
@@ -84,6 +97,30 @@ class MembershipTable:
             keys: list[Any] = [{"PK": {"S": pk}, "SK": {"S": m}} for m in member_ids[start : start + 100]]
             found.extend(_member(i) for i in batch_get(self._db, self._table, keys))
         return found
+
+    def group_with_checks(
+        self, tenant_id: str, group_id: str, *, user_ids: Sequence[str], member_ids: Sequence[str]
+    ) -> GroupChecks:
+        """The group, which of `user_ids` are users, which of `member_ids` are its members: one
+        consistent BatchGetItem (per 100 keys) instead of a GetItem and a BatchGetItem. A group
+        PATCH that adds or removes named members needs nothing else before its transaction."""
+        group_pk = resources_pk(tenant_id, Kind.GROUP)
+        users_pk, group_members_pk = resources_pk(tenant_id, Kind.USER), members_pk(tenant_id, group_id)
+        keys: list[Any] = [{"PK": {"S": group_pk}, "SK": {"S": group_id}}]
+        keys += [{"PK": {"S": users_pk}, "SK": {"S": u}} for u in dict.fromkeys(user_ids)]
+        keys += [{"PK": {"S": group_members_pk}, "SK": {"S": m}} for m in dict.fromkeys(member_ids)]
+        group: StoredResource | None = None
+        users: set[str] = set()
+        present: list[Member] = []
+        for item in batch_get(self._db, self._table, keys):
+            pk = item["PK"]["S"]
+            if pk == group_pk:
+                group = stored_resource(item)
+            elif pk == users_pk:
+                users.add(item["SK"]["S"])
+            elif pk == group_members_pk:
+                present.append(_member(item))
+        return GroupChecks(group, users, present)
 
     def groups_of(self, tenant_id: str, member_id: str) -> list[Membership]:
         out: list[Membership] = []
@@ -127,43 +164,103 @@ class MembershipTable:
         concurrent delete of the group cannot leave member items behind). A removal is a delete
         plus a tombstone that records who removed whom, kept together in one transaction.
         """
+        steps = self._steps(tenant_id, group_id, group_display, actor, add=add, remove=remove)
+        for chunk in _packed(steps, CHUNK - 2):
+            self._transact(tenant_id, group_id, actor, chunk, None)
+
+    def change_at_version(
+        self,
+        tenant_id: str,
+        group_id: str,
+        group_display: str,
+        actor: Actor,
+        version: int,
+        *,
+        add: Sequence[Member] = (),
+        remove: Sequence[Member] = (),
+    ) -> int | None:
+        """`change`, starting from the group's `version` as the caller read it; returns the version
+        its last transaction gave the group (None if every step was a no-op: nothing written).
+
+        Each bump is conditional on the version it expects, so the new version (and ETag) is known
+        without reading the group again. A concurrent writer that moved the version costs one
+        GetItem and a retry (member changes commute; no 412 without If-Match). Notes `members`
+        as changed for the request's audit record (no-op outside `core.audit.recording`).
+        """
+        steps = self._steps(tenant_id, group_id, group_display, actor, add=add, remove=remove)
+        expected: int | None = version
+        written: int | None = None
+        for chunk in _packed(steps, CHUNK - 2):
+            expected, wrote = self._transact(tenant_id, group_id, actor, chunk, expected)
+            written = expected if wrote else written
+        if add or remove:
+            note("Group", group_id, {}, {}, ("members",))
+        return written
+
+    def _steps(
+        self,
+        tenant_id: str,
+        group_id: str,
+        group_display: str,
+        actor: Actor,
+        *,
+        add: Sequence[Member],
+        remove: Sequence[Member],
+    ) -> list[_Step]:
         steps = [
             _Step([self._put(tenant_id, group_id, group_display, m, actor, new_only=True)], m) for m in add
         ]
         steps += [_Step(self._removal(tenant_id, group_id, m, actor), m, removal=True) for m in remove]
-        for chunk in _packed(steps, CHUNK - 2):
-            self._transact(tenant_id, group_id, actor, chunk)
+        return steps
 
-    def _transact(self, tenant_id: str, group_id: str, actor: Actor, steps: list[_Step]) -> None:
+    def _transact(
+        self, tenant_id: str, group_id: str, actor: Actor, steps: list[_Step], version: int | None
+    ) -> tuple[int | None, bool]:
         """One membership transaction, plus the group's version bump (and the nested counter).
 
         Adding an existing member or removing an absent one is a no-op: its conditional write
         fails, the step is dropped and the rest retried, and a request whose every step is a
-        no-op writes nothing (no new version, no event). A deleted group is NotFound.
+        no-op writes nothing (no new version, no event). A deleted group is NotFound. Returns
+        (the group's version after it, whether it wrote); the version is None unless expected.
         """
-        for _ in range(3):
+        for _ in range(TRANSACT_ATTEMPTS):
             if not steps:
-                return
+                return version, False
             items = [item for step in steps for item in step.items]
-            extra = [self._bump(tenant_id, group_id, actor)]
+            extra = [self._bump(tenant_id, group_id, actor, version)]
             nested = sum(step.nested_delta for step in steps)
             if nested:
                 extra.append(self.nested_update(tenant_id, nested))
             try:
                 with unavailable_on_outage("DynamoDB"):
                     self._db.transact_write_items(TransactItems=items + extra)
-                return
+                return (None if version is None else version + 1), True
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 codes = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
-                if "ConditionalCheckFailed" in codes[len(items) : len(items) + 1]:
-                    raise NotFound("Group not found.") from exc
                 failed = {i for i, code in enumerate(codes[: len(items)]) if code == "ConditionalCheckFailed"}
-                if not failed:
+                if "ConditionalCheckFailed" in codes[len(items) : len(items) + 1]:
+                    # The group is gone, or (with an expected version) a concurrent write moved it.
+                    current = None if version is None else self._version(tenant_id, group_id)
+                    if current is None:
+                        raise NotFound("Group not found.") from exc
+                    version = current
+                elif not failed:
                     raise ServiceUnavailable("DynamoDB is busy; retry the request.") from exc
                 steps = _without_failed(steps, failed)
         raise ServiceUnavailable("The group's members are changing concurrently; retry the request.")
+
+    def _version(self, tenant_id: str, group_id: str) -> int | None:
+        """The group's current version (None: deleted), after a conditional bump failed."""
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
+                ConsistentRead=True,
+            )
+        item = out.get("Item")
+        return int(item["version"]["N"]) if item else None
 
     def delete_all_of_group(self, tenant_id: str, group_id: str) -> list[Member]:
         """Remove every membership item of a deleted group (its members' reverse entries go too)."""
@@ -264,21 +361,26 @@ class MembershipTable:
         delete = {"TableName": self._table, "Key": key, "ConditionExpression": "attribute_exists(PK)"}
         return [{"Delete": delete}, {"Put": {"TableName": self._table, "Item": tombstone}}]
 
-    def _bump(self, tenant_id: str, group_id: str, actor: Actor) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
-                "UpdateExpression": "ADD version :one SET lastModified = :now, requestId = :r, tokenId = :t",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {
-                    ":one": {"N": "1"},
-                    ":now": {"S": actor.at},
-                    ":r": {"S": actor.request_id},
-                    ":t": {"S": actor.token_id},
-                },
-            }
+    def _bump(
+        self, tenant_id: str, group_id: str, actor: Actor, version: int | None = None
+    ) -> dict[str, Any]:
+        """The group's version bump; conditional on `version` when the caller knows it."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"PK": {"S": resources_pk(tenant_id, Kind.GROUP)}, "SK": {"S": group_id}},
+            "UpdateExpression": "ADD version :one SET lastModified = :now, requestId = :r, tokenId = :t",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {
+                ":one": {"N": "1"},
+                ":now": {"S": actor.at},
+                ":r": {"S": actor.request_id},
+                ":t": {"S": actor.token_id},
+            },
         }
+        if version is not None:
+            update["ConditionExpression"] += " AND version = :v"
+            update["ExpressionAttributeValues"][":v"] = {"N": str(version)}
+        return {"Update": update}
 
     def nested_update(self, tenant_id: str, delta: int) -> dict[str, Any]:
         """The transaction item that moves the tenant's group-in-group counter."""
