@@ -35,7 +35,6 @@ from core.errors import InternalError, ScimError
 from core.representation import RESOURCE_TYPES
 from core.resource_service import utc_now
 from core.store.audit_table import AuditTable
-from core.store.memberships_table import Member, MembershipTable
 from core.store.resources_table import Actor, ResourceTable, StoredResource
 from core.tenants import is_valid_tenant_id
 from handlers import aws_clients
@@ -72,24 +71,6 @@ class RecordingResourceTable(ResourceTable):
     def delete(self, res: StoredResource, actor: Actor) -> None:
         super().delete(res, actor)
         note(RESOURCE_TYPES[res.kind], res.id, res.document, None)
-
-
-class RecordingMembershipTable(MembershipTable):
-    """The membership store, noting a group's `members` as changed when members come or go."""
-
-    def change(
-        self,
-        tenant_id: str,
-        group_id: str,
-        group_display: str,
-        actor: Actor,
-        *,
-        add: Sequence[Member] = (),
-        remove: Sequence[Member] = (),
-    ) -> None:
-        super().change(tenant_id, group_id, group_display, actor, add=add, remove=remove)
-        if add or remove:
-            note("Group", group_id, {}, {}, ("members",))
 
 
 def _is_membership_put(item: Any) -> bool:

@@ -20,7 +20,7 @@ from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 from core.users import UserService
 from handlers import aws_clients, signing_keys
-from handlers.audit import RecordingMembershipTable, RecordingResourceTable
+from handlers.audit import RecordingResourceTable
 from handlers.http import request_tenant, scim_response, tenant_base_url
 from handlers.profile_context import tenant_profile
 from handlers.requests import query_params
@@ -44,7 +44,7 @@ def _stores() -> tuple[ResourceTable, MembershipTable]:
     table = common_settings().table_name
     # Recording stores: each write also tells the request's audit record what it changed.
     db = aws_clients.dynamodb()
-    return RecordingResourceTable(db, table), RecordingMembershipTable(db, table)
+    return RecordingResourceTable(db, table), MembershipTable(db, table)
 
 
 def reset() -> None:

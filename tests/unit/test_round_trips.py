@@ -62,7 +62,8 @@ def test_a_concurrent_member_change_is_kept_and_the_etag_is_the_final_version(
     table = MembershipTable(aws_clients.dynamodb(), TABLE_NAME)
 
     def other_writer(tenant_id: str, group_id: str) -> None:
-        table.change(tenant_id, group_id, "Engineering", ACTOR, add=[Member(users[1], "User")])
+        # Another request that read version 1 too, and commits first.
+        table.change_at_version(tenant_id, group_id, "Engineering", ACTOR, 1, add=[Member(users[1], "User")])
 
     after_the_read(monkeypatch, other_writer)
     patched = scim("PATCH", f"/Groups/{group['id']}", add(users[0]))

@@ -11,8 +11,9 @@ resource MUST be restored, and a failure status SHALL be returned."
 The resource is never touched: the operations, in order, build new values (copies of the lists and
 objects they change) into a working copy that shares everything they leave alone; a container is
 copied the first time an operation writes into it. So an error in any operation leaves nothing
-changed, and a PATCH of one attribute copies that attribute, not the whole resource. The result reports which attributes
-really changed, so a PATCH that changes nothing can leave the resource's version alone.
+changed, and a PATCH of one attribute copies that attribute, not the whole resource. The result
+reports which attributes really changed, so a PATCH that changes nothing can leave the resource's
+version alone.
 
 Tolerances for what identity providers send, each named where it is implemented:
 

@@ -148,26 +148,6 @@ class MembershipTable:
         return int(out.get("Item", {}).get("n", {}).get("N", "0"))
 
     # -- writes ------------------------------------------------------------------------------
-    def change(
-        self,
-        tenant_id: str,
-        group_id: str,
-        group_display: str,
-        actor: Actor,
-        *,
-        add: Sequence[Member] = (),
-        remove: Sequence[Member] = (),
-    ) -> None:
-        """Write membership changes in transactions of at most `CHUNK` items.
-
-        Each transaction also bumps the group's version (and requires the group to exist, so a
-        concurrent delete of the group cannot leave member items behind). A removal is a delete
-        plus a tombstone that records who removed whom, kept together in one transaction.
-        """
-        steps = self._steps(tenant_id, group_id, group_display, actor, add=add, remove=remove)
-        for chunk in _packed(steps, CHUNK - 2):
-            self._transact(tenant_id, group_id, actor, chunk, None)
-
     def change_at_version(
         self,
         tenant_id: str,
@@ -179,8 +159,13 @@ class MembershipTable:
         add: Sequence[Member] = (),
         remove: Sequence[Member] = (),
     ) -> int | None:
-        """`change`, starting from the group's `version` as the caller read it; returns the version
-        its last transaction gave the group (None if every step was a no-op: nothing written).
+        """Write membership changes in transactions of at most `CHUNK` items, starting from the
+        group's `version` as the caller read it; returns the version its last transaction gave the
+        group (None if every step was a no-op: nothing written).
+
+        Each transaction also bumps the group's version (and requires the group to exist, so a
+        concurrent delete of the group cannot leave member items behind). A removal is a delete
+        plus a tombstone that records who removed whom, kept together in one transaction.
 
         Each bump is conditional on the version it expects, so the new version (and ETag) is known
         without reading the group again. A concurrent writer that moved the version costs one
