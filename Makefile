@@ -62,14 +62,15 @@ build: install
 	$(BIN)/sam build --parallel
 
 # Two runs (unit tests, then real HTTP against the local gateway), one coverage report.
-# Unit tests run in parallel workers (one per core); the integration run shares one local gateway.
+# Both run in parallel workers (one per core; moto's state is per process). Each integration worker
+# starts its own local gateway and takes whole files (--dist loadfile), so a module's fixtures run once.
 TEST_WORKERS ?= auto
 # The floor is checked once, by `coverage`, on both runs combined.
 unit: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report= --cov-fail-under=0 tests/unit
 
 integration: install
-	$(BIN)/pytest --cov --cov-append --cov-report= --cov-fail-under=0 tests/integration
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-append --cov-report= --cov-fail-under=0 tests/integration
 
 coverage: install
 	$(BIN)/coverage report

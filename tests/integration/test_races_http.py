@@ -119,7 +119,6 @@ def test_a_remove_committed_between_an_adds_read_and_write_gives_the_serial_resu
 ) -> None:
     (user,) = seeded("between", 1)
     group = new_group(fresh_tenant, "Interleaved", [user])
-    real_change = MembershipTable.change
     real_change_at_version = MembershipTable.change_at_version  # what a group PATCH calls
     raced: list[str] = []
 
@@ -129,7 +128,11 @@ def test_a_remove_committed_between_an_adds_read_and_write_gives_the_serial_resu
         if group_id == group["id"] and not raced:
             raced.append("remove")  # another container's "remove member" commits first
             actor = Actor(request_id="competitor", token_id="t", at="2026-01-01T00:00:00.000Z")
-            real_change(self, tenant_id, group_id, "Interleaved", actor, remove=[Member(user, "User")])
+            # It read the same version as the add did, and commits first.
+            version = ResourceTable(self._db, self._table).require(tenant_id, Kind.GROUP, group_id).version
+            real_change_at_version(
+                self, tenant_id, group_id, "Interleaved", actor, version, remove=[Member(user, "User")]
+            )
         return real_change_at_version(self, tenant_id, group_id, *a, **k)
 
     monkeypatch.setattr(MembershipTable, "change_at_version", change_after_a_competing_remove)
