@@ -108,6 +108,7 @@ FUNCTION_ENV = {
     "EVENT_SOURCE": "scim.scim-coldstart",
     "SCIM_BASE_URL": "https://api.example.com/v1/scim/v2",
     "SHARED_API_KEY": "scim-coldstart-shared-tenant-bucket",
+    "TRACING_ENABLED": "false",  # the template's default (EnableTracing=false)
     # Replaced in the request probe by the ARN of a secret created in moto (read on first request).
     "SIGNING_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:coldstart-signing",
 }
