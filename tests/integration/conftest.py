@@ -8,16 +8,19 @@ shares the session's `running` gateway. Tests that write data use a tenant of th
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from itertools import count
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
 
+from core.store.resources_table import ResourceTable, StoredResource
 from scimctl.gateway import RunningGateway, start_gateway
 from tests.conftest import ROOT
 
@@ -27,6 +30,9 @@ ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+T = TypeVar("T")
 
 _tenant_ids = count(1)
 
@@ -160,3 +166,37 @@ def assert_scim_error(response: HttpResponse, status: int, scim_type: str | None
     if scim_type is not None:
         assert document.get("scimType") == scim_type, document
     return document
+
+
+# -- races ----------------------------------------------------------------------------------------
+def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
+    """Run the tasks in as many threads, released together; results in the tasks' order."""
+    barrier = threading.Barrier(len(tasks), timeout=60)
+
+    def run(task: Callable[[], T]) -> T:
+        barrier.wait()
+        return task()
+
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        return list(pool.map(run, tasks))
+
+
+def competing_write_first(
+    monkeypatch: pytest.MonkeyPatch, resource_id: str, competing: Callable[[dict[str, Any]], dict[str, Any]]
+) -> list[int]:
+    """Let another container's write of `resource_id` commit between this request's read and its
+    conditional write, once: the document `competing` makes of the stored one, one version up.
+    Returns the list that receives the competitor's version (empty until it ran)."""
+    real_replace = ResourceTable.replace
+    raced: list[int] = []
+
+    def replace_after_a_competing_write(
+        self: ResourceTable, old: StoredResource, new: StoredResource
+    ) -> None:
+        if old.id == resource_id and not raced:
+            real_replace(self, old, replace(old, version=old.version + 1, document=competing(old.document)))
+            raced.append(old.version + 1)
+        real_replace(self, old, new)
+
+    monkeypatch.setattr(ResourceTable, "replace", replace_after_a_competing_write)
+    return raced

@@ -15,39 +15,24 @@ user lifecycle over HTTP is covered by the users' integration tests.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from scimctl.gateway import RunningGateway
 from tests.integration.conftest import (
+    GROUP_SCHEMA,
     PATCH_OP,
     HttpResponse,
     ScimHttp,
+    all_at_once,
     assert_scim_error,
     assert_scim_json,
 )
 from tests.support import etag_of, seed_users
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
-    """Run the tasks in as many threads, released together; results in the tasks' order."""
-    barrier = threading.Barrier(len(tasks), timeout=60)
-
-    def run(task: Callable[[], T]) -> T:
-        barrier.wait()
-        return task()
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 @pytest.fixture

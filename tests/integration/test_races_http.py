@@ -11,11 +11,8 @@ resource or member, a final state equal to a serial order, never a 5xx.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -23,24 +20,18 @@ from core.store.keys import Kind
 from core.store.memberships_table import Member, MembershipTable
 from core.store.resources_table import Actor, ResourceTable, StoredResource
 from scimctl.gateway import RunningGateway
-from tests.integration.conftest import PATCH_OP, USER_SCHEMA, ScimHttp, assert_scim_error
+from tests.integration.conftest import (
+    GROUP_SCHEMA,
+    PATCH_OP,
+    USER_SCHEMA,
+    ScimHttp,
+    all_at_once,
+    assert_scim_error,
+    competing_write_first,
+)
 from tests.support import seed_users
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
-    barrier = threading.Barrier(len(tasks), timeout=60)
-
-    def run(task: Callable[[], T]) -> T:
-        barrier.wait()
-        return task()
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 def tenant_of(scim: ScimHttp) -> str:
@@ -182,19 +173,7 @@ def test_a_put_that_loses_to_a_patch_is_reapplied_on_the_new_version(
     fresh_tenant: ScimHttp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = create_user(fresh_tenant, "put.vs.patch@example.com")
-    real_replace = ResourceTable.replace
-    raced: list[int] = []
-
-    def replace_after_a_competing_patch(
-        self: ResourceTable, old: StoredResource, new: StoredResource
-    ) -> None:
-        if old.id == user["id"] and not raced:
-            competing = {**old.document, "title": "Set by the PATCH"}
-            real_replace(self, old, replace(old, version=old.version + 1, document=competing))
-            raced.append(old.version + 1)
-        real_replace(self, old, new)
-
-    monkeypatch.setattr(ResourceTable, "replace", replace_after_a_competing_patch)
+    raced = competing_write_first(monkeypatch, user["id"], lambda doc: {**doc, "title": "Set by the PATCH"})
     body = {
         "schemas": [USER_SCHEMA],
         "userName": "put.vs.patch@example.com",

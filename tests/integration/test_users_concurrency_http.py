@@ -10,28 +10,24 @@ the version check itself is also forced to lose once, deterministically, in
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from core.store.resources_table import ResourceTable, StoredResource
 from tests.integration.conftest import (
     PATCH_OP,
     USER_SCHEMA,
     HttpResponse,
     ScimHttp,
+    all_at_once,
     assert_scim_error,
     assert_scim_json,
+    competing_write_first,
 )
 from tests.support import etag_of
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
 
 
 def user_body(user_name: str) -> dict[str, Any]:
@@ -49,18 +45,6 @@ def add_email(address: str) -> dict[str, Any]:
         "schemas": [PATCH_OP],
         "Operations": [{"op": "add", "path": "emails", "value": [{"value": address, "type": "other"}]}],
     }
-
-
-def all_at_once(tasks: list[Callable[[], T]]) -> list[T]:
-    """Run the tasks in as many threads, released together; results in the tasks' order."""
-    barrier = threading.Barrier(len(tasks), timeout=60)
-
-    def run(task: Callable[[], T]) -> T:
-        barrier.wait()
-        return task()
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 def create_user(scim: ScimHttp, user_name: str) -> dict[str, Any]:
@@ -131,20 +115,11 @@ def test_a_patch_that_loses_the_version_race_is_reapplied(
     # Another container's PATCH lands between this request's read and its conditional write: the
     # write fails on the version, and the service re-reads and re-applies instead of overwriting.
     user = create_user(fresh_tenant, "raced@example.com")
-    real_replace = ResourceTable.replace
-    raced: list[int] = []
-
-    def replace_after_a_competing_write(
-        self: ResourceTable, old: StoredResource, new: StoredResource
-    ) -> None:
-        if old.id == user["id"] and not raced:
-            competing = dict(old.document)
-            competing["emails"] = [*old.document["emails"], {"value": "competitor@example.com"}]
-            real_replace(self, old, replace(old, version=old.version + 1, document=competing))
-            raced.append(old.version + 1)
-        real_replace(self, old, new)
-
-    monkeypatch.setattr(ResourceTable, "replace", replace_after_a_competing_write)
+    raced = competing_write_first(
+        monkeypatch,
+        user["id"],
+        lambda doc: {**doc, "emails": [*doc["emails"], {"value": "competitor@example.com"}]},
+    )
     response = fresh_tenant.patch(f"/Users/{user['id']}", add_email("mine@example.com"))
     monkeypatch.undo()
     assert raced == [2]
