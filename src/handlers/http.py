@@ -47,29 +47,23 @@ def _on_powertools_error(error: ServiceError) -> Response[str]:
 
 
 def _on_unexpected(error: Exception) -> Response[str]:
-    if _is_aws_error(error):
-        return _on_aws_error(error)
-    logger.exception("unhandled exception")
-    metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
-    return error_response(InternalError())
-
-
-def _is_aws_error(error: Exception) -> bool:
-    # Only if botocore is loaded: discovery makes no AWS call and never imports it for this check.
-    exceptions = sys.modules.get("botocore.exceptions")
-    return exceptions is not None and isinstance(error, (exceptions.ClientError, exceptions.BotoCoreError))
-
-
-def _on_aws_error(error: Exception) -> Response[str]:
-    # An AWS failure that no store translated: an outage is still a 503 the IdP retries, not a 500.
-    from core.store.aws_errors import is_transient  # noqa: PLC0415 - botocore is loaded by now
-
-    if is_transient(error):
+    if _is_aws_outage(error):
+        # An AWS failure that no store translated: an outage is still a 503 the IdP retries, not a 500.
         logger.warning("AWS dependency failed", extra={"error": type(error).__name__})
         return error_response(ServiceUnavailable())
     logger.exception("unhandled exception")
     metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
     return error_response(InternalError())
+
+
+def _is_aws_outage(error: Exception) -> bool:
+    # Only if botocore is loaded: discovery makes no AWS call and never imports it for this check.
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None or not isinstance(error, (exceptions.ClientError, exceptions.BotoCoreError)):
+        return False
+    from core.store.aws_errors import is_transient  # noqa: PLC0415 - botocore is loaded by now
+
+    return is_transient(error)
 
 
 def _on_not_found(_: Exception) -> Response[str]:
@@ -80,7 +74,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Every failure becomes a SCIM error; powertools picks the most specific class (by MRO)."""
     app.exception_handler(ScimError)(_on_scim_error)
     app.exception_handler(ServiceError)(_on_powertools_error)
-    app.exception_handler(Exception)(_on_unexpected)  # botocore's errors too (_on_aws_error)
+    app.exception_handler(Exception)(_on_unexpected)  # botocore's errors too (_is_aws_outage)
     app.not_found(_on_not_found)
 
 
