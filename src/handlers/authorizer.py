@@ -14,7 +14,6 @@ Outcomes (each proven in tests/unit/test_authorizer.py):
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -62,7 +61,7 @@ def usage_key(principal: Principal) -> str:
         return principal.api_key
     # Created before per-tenant keys: fail open into the stack's shared bucket, and say so.
     logger.warning("tenant has no usage plan key; sharing the stack's bucket (scimctl tenant api-key)")
-    return os.environ.get("SHARED_API_KEY", "")
+    return authorizer_settings().shared_api_key
 
 
 def tenant_policy(method_arn: str, principal: Principal) -> dict[str, Any]:

@@ -17,6 +17,8 @@ class CommonSettings(BaseModel):
 
 class AuthorizerSettings(CommonSettings):
     token_hash_cache_seconds: int = Field(60, alias="TOKEN_HASH_CACHE_SECONDS", ge=0, le=900)
+    # The usage plan key of tenants created before per-tenant keys (the stack's shared bucket).
+    shared_api_key: str = Field("", alias="SHARED_API_KEY")
 
 
 class AuditSettings(CommonSettings):
