@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.metrics import MetricUnit
 
 from core.audit import AuditRecord, Change, attributes_of, clip_detail, created_id, note, recording
@@ -39,6 +37,7 @@ from core.store.resources_table import Actor, ResourceTable, StoredResource
 from core.tenants import is_valid_tenant_id
 from handlers import aws_clients
 from handlers.observability import logger, metrics
+from handlers.routing import Response, Router
 from handlers.settings import audit_settings
 
 if TYPE_CHECKING:  # the Users and Groups functions never load the Bulk engine
@@ -100,7 +99,7 @@ class _Scope:
 _scope: ContextVar[_Scope | None] = ContextVar("audit_scope", default=None)
 
 
-def audit_writes(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def audit_writes(app: Router, next_middleware: Callable[[Router], Response[Any]]) -> Response[Any]:
     """Record the request if it is a write: after the route answers, or when it raises."""
     request = _audited_request(app)
     if request is None:
@@ -122,24 +121,25 @@ def audit_writes(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     return response
 
 
-def _audited_request(app: APIGatewayRestResolver) -> _Request | None:
-    event = app.current_event
-    parts = (event.resource or "").strip("/").split("/")  # scim, v2, {tenant}, Users, {id}
-    resource_type = _ENDPOINT_TYPES.get(parts[3]) if len(parts) > 3 else None
-    if event.http_method not in WRITE_METHODS or resource_type is None or parts[-1] == ".search":
+def _audited_request(app: Router) -> _Request | None:
+    request = app.request
+    if request.method not in WRITE_METHODS:
         return None
-    ctx = event.request_context
-    authorizer: Mapping[str, Any] = ctx.authorizer or {}
+    parts = request.resource.strip("/").split("/")  # scim, v2, {tenant}, Users, {id}
+    resource_type = _ENDPOINT_TYPES.get(parts[3]) if len(parts) > 3 else None
+    if resource_type is None or parts[-1] == ".search":
+        return None
+    authorizer = request.authorizer
     tenant_id = str(authorizer.get("tenantId") or "")
-    path = event.path_parameters or {}
+    path = request.path_parameters
     if not is_valid_tenant_id(tenant_id) or path.get("tenant") != tenant_id:
         return None
-    epoch_ms = ctx.request_time_epoch
+    epoch_ms = request.request_time_epoch
     return _Request(
         tenant_id=tenant_id,
-        request_id=ctx.request_id,
+        request_id=request.request_id,
         token_id=str(authorizer.get("tokenId") or ""),
-        method=event.http_method,
+        method=request.method,
         resource_type=resource_type,
         resource_id=unquote(path["id"]) if path.get("id") else None,
         at=_iso(epoch_ms / 1000) if epoch_ms else utc_now(),

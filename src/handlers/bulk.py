@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,13 +14,13 @@ from core.query.request import from_search_body
 from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes, record_bulk_results
-from handlers.http import register_error_handlers, scim_response
+from handlers.http import scim_response, scim_router
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.requests import body_size, json_body
 from handlers.resources import caller, groups_service, list_body, request_projection, users_service
+from handlers.routing import Response
 
-app = APIGatewayRestResolver()
-register_error_handlers(app)
+app = scim_router()
 app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
@@ -32,7 +31,7 @@ def bulk(tenant: str) -> Response[str]:
     check_payload_size(body_size(app))
     request = parse_bulk_request(json_body(app))
     engine = BulkEngine(
-        who, users_service(), groups_service(), remaining_ms=app.lambda_context.get_remaining_time_in_millis
+        who, users_service(), groups_service(), remaining_ms=app.request.context.get_remaining_time_in_millis
     )
     results = engine.run(request)
     record_bulk_results(request.operations, results)

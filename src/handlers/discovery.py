@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import discovery
@@ -13,12 +12,12 @@ from core.capabilities import service_capabilities
 from core.discovery import ServiceCapabilities
 from core.errors import MethodNotAllowed, NotFound
 from core.profiles import capabilities_for
-from handlers.http import register_error_handlers, request_tenant, scim_response, tenant_base_url
+from handlers.http import request_tenant, scim_response, scim_router, tenant_base_url
 from handlers.observability import lambda_entry
 from handlers.profile_context import request_profile
+from handlers.routing import Response
 
-app = APIGatewayRestResolver()
-register_error_handlers(app)
+app = scim_router()
 
 
 def _base(tenant: str) -> str:

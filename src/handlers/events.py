@@ -89,12 +89,23 @@ def process_batch(
     return process_partial_response(event, record_outcome, processor, context)
 
 
+def event_metric_name(detail_type: str) -> str:
+    """'scim.user.created' → 'UserCreated', 'scim.group.member_added' → 'GroupMemberAdded'."""
+    words = detail_type.removeprefix("scim.").replace("_", ".").split(".")
+    return "".join(word.capitalize() for word in words)
+
+
 def _sequence_number(record: Mapping[str, Any]) -> str:
     return str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
 
 
 def _report(delivery: Delivery) -> None:
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=delivery.published)
+    # The provisioning counters (UserCreated, UserDeactivated, GroupMemberAdded, …) are counted
+    # here, once per batch, not by the API functions once per request: Bulk and single writes
+    # alike, and no metrics flush on the request path.
+    for detail_type, count in delivery.by_type.items():
+        metrics.add_metric(name=event_metric_name(detail_type), unit=MetricUnit.Count, value=count)
     if delivery.retried:
         metrics.add_metric(name="EventEntriesRetried", unit=MetricUnit.Count, value=delivery.retried)
     if delivery.failed_at is None:

@@ -10,14 +10,12 @@ import json
 import sys
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, Unauthorized, error_document
+from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, Unauthorized
 from core.tenants import is_valid_tenant_id
 from handlers.observability import logger, metrics
-from handlers.requests import headers as request_headers
+from handlers.routing import Response, Router
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 
@@ -34,19 +32,16 @@ def error_response(error: ScimError) -> Response[str]:
     return scim_response(error.status, error.to_document(), error.headers)
 
 
-def _on_scim_error(error: ScimError) -> Response[str]:
-    if error.status >= 500:
-        logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
-    return error_response(error)
+def scim_router() -> Router:
+    """A function's router: every failure becomes a SCIM error response."""
+    return Router(on_error=_on_error, on_not_found=_on_not_found)
 
 
-def _on_powertools_error(error: ServiceError) -> Response[str]:
-    # Powertools raises these for its own checks (e.g. a body that is not JSON).
-    detail = "The request is not valid." if error.status_code < 500 else InternalError.default_detail
-    return scim_response(error.status_code, error_document(error.status_code, detail))
-
-
-def _on_unexpected(error: Exception) -> Response[str]:
+def _on_error(error: Exception) -> Response[str]:
+    if isinstance(error, ScimError):
+        if error.status >= 500:
+            logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
+        return error_response(error)
     if _is_aws_outage(error):
         # An AWS failure that no store translated: an outage is still a 503 the IdP retries, not a 500.
         logger.warning("AWS dependency failed", extra={"error": type(error).__name__})
@@ -66,40 +61,31 @@ def _is_aws_outage(error: Exception) -> bool:
     return is_transient(error)
 
 
-def _on_not_found(_: Exception) -> Response[str]:
+def _on_not_found() -> Response[str]:
     return error_response(NotFound("No SCIM endpoint matches this method and path."))
 
 
-def register_error_handlers(app: APIGatewayRestResolver) -> None:
-    """Every failure becomes a SCIM error; powertools picks the most specific class (by MRO)."""
-    app.exception_handler(ScimError)(_on_scim_error)
-    app.exception_handler(ServiceError)(_on_powertools_error)
-    app.exception_handler(Exception)(_on_unexpected)  # botocore's errors too (_is_aws_outage)
-    app.not_found(_on_not_found)
-
-
-def request_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
+def request_tenant(app: Router, path_tenant: str) -> str:
     """The tenant the authorizer vouched for; it must equal the tenant in the path.
 
     API Gateway's policy already enforces this. Checking again keeps a misconfigured stage (or a
     test event without an authorizer) from ever serving another tenant's data.
     """
-    authorizer = app.current_event.request_context.authorizer
-    context_tenant = (authorizer.get("tenantId") if authorizer else None) or ""
+    context_tenant = app.request.authorizer.get("tenantId") or ""
     if not is_valid_tenant_id(path_tenant) or context_tenant != path_tenant:
         raise Unauthorized()
     logger.append_keys(tenant_id=context_tenant)
     return context_tenant
 
 
-def tenant_base_url(app: APIGatewayRestResolver, tenant_id: str) -> str:
+def tenant_base_url(app: Router, tenant_id: str) -> str:
     """The Tenant URL as the client sees it: scheme, host, stage (or custom-domain base path)."""
-    event = app.current_event
-    headers = request_headers(app)
+    request = app.request
+    headers = request.headers
     scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip() or "https"
-    ctx = event.request_context
-    host = ctx.domain_name or headers.get("host", "localhost")
-    full_path = ctx.path or event.path
+    ctx = request.request_context
+    host = str(ctx.get("domainName") or headers.get("host", "localhost"))
+    full_path = str(ctx.get("path") or request.path)
     marker = f"/scim/v2/{tenant_id}"
     prefix = full_path.split(marker, 1)[0] if marker in full_path else ""
     return f"{scheme}://{host}{prefix}{marker}"

@@ -15,10 +15,9 @@ import re
 from itertools import accumulate
 from typing import Any, Final
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-
 from core.errors import InvalidSyntax, PayloadTooLarge, UnsupportedMediaType
 from core.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from handlers.routing import Router
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -44,59 +43,44 @@ _STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-# The last event's headers by lower-case name. Holding the event object keeps its id unique, so
-# `is` identifies the current request; a Lambda container serves one request at a time.
-_headers_of: tuple[object, dict[str, str]] | None = None
+def headers(app: Router) -> dict[str, str]:
+    """The request's headers by lower-case name (built once per request)."""
+    return app.request.headers
 
 
-def headers(app: APIGatewayRestResolver) -> dict[str, str]:
-    """The request's headers by lower-case name, built once per request (powertools rebuilds its
-    case-insensitive view on every access)."""
-    global _headers_of  # noqa: PLW0603 - a one-entry cache
-    event = app.current_event
-    cached = _headers_of
-    if cached is not None and cached[0] is event:
-        return cached[1]
-    lowered: dict[str, str] = {}
-    for key, value in (event.get("headers") or {}).items():
-        lowered.setdefault(key.lower(), value)  # the first of names differing in case, as before
-    _headers_of = (event, lowered)
-    return lowered
+def header(app: Router, name: str) -> str | None:
+    return app.request.header(name)
 
 
-def header(app: APIGatewayRestResolver, name: str) -> str | None:
-    return headers(app).get(name.lower())
-
-
-def raw_body(app: APIGatewayRestResolver) -> str | None:
+def raw_body(app: Router) -> str | None:
     """The body as text; a body that is not UTF-8 (or not base64 when flagged so) is a 400."""
-    event = app.current_event
-    if not event.is_base64_encoded or event.body is None:
-        return event.body
+    request = app.request
+    if not request.is_base64_encoded or request.body is None:
+        return request.body
     try:
-        return base64.b64decode(event.body).decode("utf-8")
+        return base64.b64decode(request.body).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise InvalidSyntax("The request body is not UTF-8 encoded JSON text (RFC 8259 §8.1).") from None
 
 
-def body_size(app: APIGatewayRestResolver) -> int:
+def body_size(app: Router) -> int:
     """The request body's size in bytes, as the client sent it."""
-    event = app.current_event
-    if event.body is None:
+    request = app.request
+    if request.body is None:
         return 0
-    if event.is_base64_encoded:
+    if request.is_base64_encoded:
         try:
-            return len(base64.b64decode(event.body))
+            return len(base64.b64decode(request.body))
         except binascii.Error:
-            return len(event.body)
+            return len(request.body)
     # surrogatepass: a body holding lone surrogates is measured here and refused by json_body.
-    return len(event.body.encode("utf-8", "surrogatepass"))
+    return len(request.body.encode("utf-8", "surrogatepass"))
 
 
-def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
+def json_body(app: Router) -> dict[str, Any]:
     """The request body as JSON; any failure is a SCIM 400/413/415, never a 500."""
-    event = app.current_event
-    if event.body is None or event.body.strip() == "":
+    request = app.request
+    if request.body is None or request.body.strip() == "":
         raise InvalidSyntax("The request body is empty; a JSON object is required.")
     if body_size(app) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
@@ -161,5 +145,5 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def query_params(app: APIGatewayRestResolver) -> dict[str, str]:
-    return dict(app.current_event.query_string_parameters or {})
+def query_params(app: Router) -> dict[str, str]:
+    return app.request.query

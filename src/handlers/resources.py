@@ -6,8 +6,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-
 from core.capabilities import service_capabilities
 from core.groups.service import GroupService
 from core.query.listing import ListResult
@@ -24,6 +22,7 @@ from handlers.audit import RecordingResourceTable
 from handlers.http import request_tenant, scim_response, tenant_base_url
 from handlers.profile_context import tenant_profile
 from handlers.requests import query_params
+from handlers.routing import Response, Router
 from handlers.settings import common_settings
 
 # Cursors and ETags are signed with the stack's key, read on first use (handlers.signing_keys).
@@ -52,20 +51,19 @@ def reset() -> None:
     groups_service.cache_clear()
 
 
-def caller(app: APIGatewayRestResolver, tenant: str) -> Caller:
+def caller(app: Router, tenant: str) -> Caller:
     tenant_id = request_tenant(app, tenant)
-    ctx = app.current_event.request_context
-    authorizer: dict[str, Any] = dict(ctx.authorizer or {})
+    authorizer = app.request.authorizer
     return Caller(
         tenant_id=tenant_id,
         token_id=str(authorizer.get("tokenId", "")),
-        request_id=ctx.request_id,
+        request_id=app.request.request_id,
         base_url=tenant_base_url(app, tenant_id),
         profile=tenant_profile(str(authorizer.get("profile") or "")),
     )
 
 
-def projection(app: APIGatewayRestResolver, service: ResourceService, who: Caller) -> Projection:
+def projection(app: Router, service: ResourceService, who: Caller) -> Projection:
     params = query_params(app)
     lowered = {k.lower(): v for k, v in params.items()}
     schemas = service.schemas_for(who)

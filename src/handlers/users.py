@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.query.request import SearchRequest, from_query, from_search_body
@@ -15,13 +13,13 @@ from core.resource.projection import Projection
 from core.resource_service import Caller
 from core.store.resources_table import StoredResource
 from handlers.audit import audit_writes
-from handlers.http import register_error_handlers, scim_response
-from handlers.observability import lambda_entry, logger, metrics
+from handlers.http import scim_response, scim_router
+from handlers.observability import lambda_entry, logger
 from handlers.requests import header, json_body, query_params
 from handlers.resources import caller, list_body, projection, render, request_projection, users_service
+from handlers.routing import Response
 
-app = APIGatewayRestResolver()
-register_error_handlers(app)
+app = scim_router()
 app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
@@ -36,8 +34,7 @@ def render_user(who: Caller, user: StoredResource, status: int = 200) -> Respons
 def create_user(tenant: str) -> Response[str]:
     who = caller(app, tenant)
     user = users_service().create(who, json_body(app))
-    logger.info("user created", extra={"user_id": user.id})
-    metrics.add_metric(name="UsersCreated", unit=MetricUnit.Count, value=1)
+    logger.debug("user created", extra={"user_id": user.id})
     return render(who, user, projection(app, users_service(), who), 201)
 
 
@@ -54,7 +51,7 @@ def get_user(tenant: str, user_id: str) -> Response[str]:
 def replace_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(app, tenant)
     user = users_service().replace(who, unquote(user_id), json_body(app), header(app, "If-Match"))
-    logger.info("user replaced", extra={"user_id": user.id, "version": user.version})
+    logger.debug("user replaced", extra={"user_id": user.id, "version": user.version})
     return render_user(who, user)
 
 
@@ -62,7 +59,7 @@ def replace_user(tenant: str, user_id: str) -> Response[str]:
 def patch_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(app, tenant)
     user = users_service().patch(who, unquote(user_id), json_body(app), header(app, "If-Match"))
-    logger.info("user patched", extra={"user_id": user.id, "version": user.version})
+    logger.debug("user patched", extra={"user_id": user.id, "version": user.version})
     return render_user(who, user)
 
 
@@ -70,8 +67,7 @@ def patch_user(tenant: str, user_id: str) -> Response[str]:
 def delete_user(tenant: str, user_id: str) -> Response[str]:
     who = caller(app, tenant)
     users_service().delete(who, unquote(user_id), header(app, "If-Match"))
-    logger.info("user deleted", extra={"user_id": user_id})
-    metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=1)
+    logger.debug("user deleted", extra={"user_id": user_id})
     return Response(status_code=204)
 
 

@@ -47,10 +47,14 @@ NEVER_UNTRACED = ("aws_xray_sdk",)
 # s3transfer and its resource layer to every cold start.
 NEVER_SDK_EXTRAS = ("boto3", "s3transfer")
 
+# Never: the API functions route with handlers.routing (one dict lookup on API Gateway's matched
+# resource); powertools' resolver cost about 0.08 ms of CPU per request (docs/performance.md).
+NO_RESOLVER = ("aws_lambda_powertools.event_handler",)
+
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
     "authorizer": (
-        "aws_lambda_powertools.event_handler",  # no REST routes: it answers API Gateway's authorizer call
+        "handlers.routing",  # no REST routes: it answers API Gateway's authorizer call
         "aws_lambda_powertools.utilities.batch",
         "core.filter",
         "core.patch",
@@ -101,7 +105,7 @@ NOT_NEEDED = {
         "aws_lambda_powertools.utilities.batch",
     ),
     "events": (
-        "aws_lambda_powertools.event_handler",  # a stream consumer, no REST routes
+        "handlers.routing",  # a stream consumer, no REST routes
         "core.filter",
         "core.patch",
         "core.bulk",
@@ -117,7 +121,7 @@ NOT_NEEDED = {
 # What each handler does need: proves the probe imported the real thing.
 NEEDED = {
     "authorizer": ("core.auth", "handlers.aws_clients"),
-    "discovery": ("core.discovery", "aws_lambda_powertools.event_handler"),
+    "discovery": ("core.discovery", "handlers.routing"),
     "users": ("core.users", "handlers.audit"),
     "groups": ("core.groups.service", "handlers.audit"),
     "bulk": ("core.bulk", "handlers.audit"),
@@ -194,6 +198,12 @@ def test_handler_never_imports_dev_tools_or_unused_patches(handler: str) -> None
 def test_handler_never_imports_boto3(handler: str) -> None:
     modules = imported_by(handler, traced=handler != "discovery")  # with its first client made
     assert [m for m in NEVER_SDK_EXTRAS if loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_never_imports_the_powertools_resolver(handler: str) -> None:
+    modules = imported_by(handler, traced=handler != "discovery")
+    assert [m for m in NO_RESOLVER if loaded(modules, m)] == []
 
 
 @pytest.mark.parametrize("handler", HANDLERS)

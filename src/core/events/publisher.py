@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from core.events.models import ProvisioningEvent, detail_json
@@ -94,6 +95,7 @@ class Delivery:
     retried: int  # entries put again after a partial failure
     failed_at: int | None = None  # index of the first failed record; later ones failed too
     error: Exception | None = None
+    by_type: Mapping[str, int] = field(default_factory=dict)  # entries accepted, per DetailType
 
     def error_for(self, index: int) -> Exception | None:
         """Why record `index` failed, or None when it was published (or had nothing to publish)."""
@@ -129,6 +131,7 @@ def deliver(
     retry = retry or Retry()
     staged, failed_at, error = _stage(records, destination)
     published = retried = 0
+    by_type: Counter[str] = Counter()
     for chunk in _chunks(staged, MAX_ENTRIES):
         if not _has_time(time_left, 0.0):
             failed_at, error = chunk[0][0], OutOfTime("the invocation ran out of time; retried by Lambda")
@@ -137,10 +140,13 @@ def deliver(
         retried += attempts_used
         if rejected is not None:
             failed_at, error = rejected, PublishFailed(f"EventBridge rejected the entry: {last_error}")
-            published += sum(1 for index, _ in chunk if index < rejected)
+            accepted = [entry for index, entry in chunk if index < rejected]
+            published += len(accepted)
+            by_type.update(entry["DetailType"] for entry in accepted)
             break
         published += len(chunk)
-    return Delivery(len(records), published, retried, failed_at, error)
+        by_type.update(entry["DetailType"] for _, entry in chunk)
+    return Delivery(len(records), published, retried, failed_at, error, dict(by_type))
 
 
 def _stage(
