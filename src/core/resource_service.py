@@ -25,6 +25,7 @@ from core.store.memberships_table import MembershipTable
 from core.store.resources_table import Actor, ResourceTable, StoredResource, VersionConflict
 
 WRITE_ATTEMPTS = 5
+PROFILE_CACHE_SIZE = 256  # tenant profiles a warm container keeps narrowed schemas for
 Change = Callable[[StoredResource], tuple[dict[str, Any], str | None]]
 
 
@@ -67,17 +68,26 @@ class ResourceService:
         self.schemas: tuple[Schema, ...] = capabilities.schemas_for(self.resource_type)
         self.clock = clock
         self.new_id = new_id
+        # By the profile object's id; the entry holds the profile, so the id is not reused meanwhile.
+        self._by_profile: dict[int, tuple[Profile, tuple[Schema, ...]]] = {}
 
     def schemas_for(self, caller: Caller) -> tuple[Schema, ...]:
         """The resource type's schemas as the caller's tenant profile narrows them."""
-        if caller.profile is PRESETS["default"]:
+        profile = caller.profile
+        if profile is PRESETS["default"]:
             return self.schemas
+        found = self._by_profile.get(id(profile))
+        if found is not None and found[0] is profile:
+            return found[1]
+        # Computed once per profile and container: capabilities_for's cache key hashes every
+        # schema definition, which cost more than the rest of a lookup request.
         # A resource type the profile turns off keeps its default schemas (projections need them);
         # the service itself refuses its operations.
-        return (
-            capabilities_for(caller.profile, self.capabilities).schemas_for(self.resource_type)
-            or self.schemas
-        )
+        schemas = capabilities_for(profile, self.capabilities).schemas_for(self.resource_type) or self.schemas
+        if len(self._by_profile) >= PROFILE_CACHE_SIZE:
+            self._by_profile.clear()
+        self._by_profile[id(profile)] = (profile, schemas)
+        return schemas
 
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         return self.table.require(caller.tenant_id, self.kind, resource_id)

@@ -10,7 +10,13 @@ from handlers.routing import Router
 
 @lru_cache(maxsize=256)
 def tenant_profile(raw: str) -> Profile:
-    return Profile.from_json(raw) if raw else PRESETS["default"]
+    if not raw:
+        return PRESETS["default"]
+    profile = Profile.from_json(raw)
+    # A tenant on an unchanged preset gets the preset object itself: services recognise the
+    # default profile by identity and skip narrowing its schemas.
+    preset = PRESETS.get(profile.preset)
+    return preset if preset == profile else profile
 
 
 def request_profile(app: Router) -> Profile:
