@@ -20,6 +20,7 @@ COLUMNS = (
     ("cpu_ms_median", "CPU ms", 7),
     ("cpu_ms_p95", "p95", 6),
     ("cpu_with_sdk_ms_median", "+SDK ms", 7),
+    ("cpu_ms_median_vs_peer", "ours*", 6),
     ("peer_cpu_ms_median", "peer ms", 7),
     ("cpu_ratio_to_peer", "ratio", 5),
 )

@@ -62,6 +62,9 @@ class KeyRing:
         return cls(lambda: key)
 
     def _tenant_key(self, tenant_id: str) -> bytes:
+        key = self._tenant_keys.get(tenant_id)  # the warm path: no lock (the dict is only replaced
+        if key is not None:  # or cleared under the lock, and a get is atomic)
+            return key
         with self._lock:
             if self._master is None:
                 self._read_master()
@@ -97,7 +100,7 @@ class KeyRing:
         message = _SEPARATOR.join(
             [purpose.encode(), *(p if isinstance(p, bytes) else p.encode() for p in parts)]
         )
-        return hmac.new(self._tenant_key(tenant_id), message, hashlib.sha256).digest()[:size]
+        return hmac.digest(self._tenant_key(tenant_id), message, "sha256")[:size]
 
     def verify(self, tenant_id: str, purpose: str, parts: Sequence[str | bytes], tag: bytes) -> bool:
         """Constant-time check; on a mismatch, one rate-limited re-read in case the key rotated."""
