@@ -62,7 +62,7 @@ from core.filter import And, AttrPath, Compare, Filter, Or, Present, ValuePath, 
 from core.filter.ast import chain_operands
 from core.groups.service import GroupService
 from core.limits import BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES
-from core.query.attribute_info import SchemaAttributeInfo
+from core.query.attribute_info import SchemaAttributeInfo, attribute_info
 from core.query.listing import ListResult
 from core.query.request import SearchRequest
 from core.representation import etag, location
@@ -503,7 +503,7 @@ def _search_type(
     start_index: int,
     count: int,
 ) -> ListResult:
-    if expr is not None and never_matches(expr, SchemaAttributeInfo(service.schemas_for(caller))):
+    if expr is not None and never_matches(expr, attribute_info(service.schemas_for(caller))):
         return ListResult([], 0, start_index)
     sort_by = (
         request.sort_by

@@ -125,15 +125,16 @@ def _audited_request(app: Router) -> _Request | None:
     request = app.request
     if request.method not in WRITE_METHODS:
         return None
-    parts = request.resource.strip("/").split("/")  # scim, v2, {tenant}, Users, {id}
+    parts = request.route.strip("/").split("/")  # scim, v2, <tenant>, Users, <user_id>
     resource_type = _ENDPOINT_TYPES.get(parts[3]) if len(parts) > 3 else None
     if resource_type is None or parts[-1] == ".search":
         return None
     authorizer = request.authorizer
     tenant_id = str(authorizer.get("tenantId") or "")
-    path = request.path_parameters
-    if not is_valid_tenant_id(tenant_id) or path.get("tenant") != tenant_id:
+    arguments = request.arguments
+    if not is_valid_tenant_id(tenant_id) or arguments.get("tenant") != tenant_id:
         return None
+    resource_id = next((value for name, value in arguments.items() if name != "tenant"), None)
     epoch_ms = request.request_time_epoch
     return _Request(
         tenant_id=tenant_id,
@@ -141,7 +142,7 @@ def _audited_request(app: Router) -> _Request | None:
         token_id=str(authorizer.get("tokenId") or ""),
         method=request.method,
         resource_type=resource_type,
-        resource_id=unquote(path["id"]) if path.get("id") else None,
+        resource_id=unquote(resource_id) if resource_id else None,
         at=_iso(epoch_ms / 1000) if epoch_ms else utc_now(),
     )
 

@@ -51,21 +51,32 @@ def _request_id(event: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# Keys a request may append (handlers.http, handlers.authorizer): removed when the next one starts,
-# so that a request never logs the previous request's tenant.
-REQUEST_KEYS = ("tenant_id", "token_id")
+# Keys a request may append (handlers.http, handlers.authorizer: tenant_id, token_id): every key
+# beyond these is removed when the next invocation starts, so a request never logs the previous
+# request's tenant (what powertools' clear_state does, without rebuilding the formatter).
+_INVOCATION_KEYS = (
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "correlation_id",
+)
+_BASE_KEYS = frozenset(logger.get_current_keys()) | frozenset(_INVOCATION_KEYS)
 _invoked = False
 
 
 def _is_cold_start() -> bool:
-    global _invoked  # noqa: PLW0603 - once per container
+    global _invoked
     first, _invoked = not _invoked, True
     return first and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
 
 
 def _begin(event: Any, context: Any, correlation_id: bool) -> None:
     """The log keys of this invocation: the Lambda context's, the request id, no previous tenant."""
-    logger.remove_keys(REQUEST_KEYS)
+    appended = [key for key in logger.get_current_keys() if key not in _BASE_KEYS]
+    if appended:
+        logger.remove_keys(appended)
     logger.append_keys(
         cold_start=_is_cold_start(),
         function_name=getattr(context, "function_name", None),

@@ -49,7 +49,7 @@ class Response(Generic[Body]):
 class Request:
     """The parts of a proxy event the routes read; headers by lower-case name, built once."""
 
-    __slots__ = ("_headers", "context", "event", "method", "request_context")
+    __slots__ = ("_headers", "arguments", "context", "event", "method", "request_context", "route")
 
     def __init__(self, event: Mapping[str, Any], context: Any) -> None:
         self.event = event
@@ -58,6 +58,8 @@ class Request:
         ctx = event.get("requestContext")
         self.request_context: Mapping[str, Any] = ctx if isinstance(ctx, Mapping) else {}
         self._headers: dict[str, str] | None = None
+        self.route = ""  # the matched route, as registered ("/scim/v2/<tenant>/Users/<user_id>")
+        self.arguments: dict[str, str] = {}  # its placeholders' values, still percent-encoded
 
     @property
     def headers(self) -> dict[str, str]:
@@ -119,6 +121,7 @@ ErrorHandler = Callable[[Exception], Response[Any]]
 
 @dataclass(frozen=True, slots=True)
 class _Route:
+    path: str
     segments: tuple[str | None, ...]  # literal segment, or None for a placeholder
     names: tuple[str, ...]  # the route function's parameter for each placeholder, in order
     function: RouteFunction
@@ -170,7 +173,7 @@ class Router:
         def register(function: RouteFunction) -> RouteFunction:
             segments, names = _shape(path)
             for m in methods:
-                self._routes[(m.upper(), segments)] = _Route(segments, names, function)
+                self._routes[(m.upper(), segments)] = _Route(path, segments, names, function)
             return function
 
         return register
@@ -211,6 +214,7 @@ class Router:
         if found is None:
             return self._on_not_found()
         route, arguments = found
+        request.route, request.arguments = route.path, arguments
 
         def call_route(_: Router) -> Response[Any]:
             return route.function(**arguments)

@@ -174,6 +174,20 @@ def test_a_request_for_another_tenant_is_not_recorded_anywhere(scim: ScimClient)
     assert [r.status for r in trail("other")] == [201]
 
 
+def test_a_write_routed_by_its_path_alone_is_recorded(scim: ScimClient) -> None:
+    """An event without API Gateway's `resource` (written by hand) is routed by its path, and
+    audited like any other: the record comes from the route that answered, not from `resource`."""
+    created = scim("POST", "/Users", {"schemas": [USER], "userName": "path@example.com"})
+    uid = created.body["id"]
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Dr"}]}
+    event = proxy_event("PATCH", "/scim/v2/{tenant}/Users/{id}", {"tenant": "demo", "id": uid}, body=body)
+    del event["resource"], event["pathParameters"]
+
+    assert users.lambda_handler(event, FakeContext())["statusCode"] == 200
+    last = trail()[-1]
+    assert (last.method, last.resource_id, last.changed_attributes) == ("PATCH", uid, ("title",))
+
+
 def test_an_audit_write_failure_never_fails_the_request(
     scim_w: ScimClient, log_output: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

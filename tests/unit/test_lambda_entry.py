@@ -14,10 +14,11 @@ import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handlers import observability
-from handlers.observability import REQUEST_KEYS, lambda_entry, logger, metrics
+from handlers.observability import lambda_entry, logger, metrics
 from tests.support import FakeContext
 
 NAMESPACE = "ScimTest"
+APPENDED = ("tenant_id", "token_id", "user_id")
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     metrics.clear_metrics()
     yield
     metrics.clear_metrics()
-    logger.remove_keys(REQUEST_KEYS)
+    logger.remove_keys(APPENDED)
 
 
 def api_event(request_id: str) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def test_an_event_without_a_request_id_logs_no_correlation_id(log_output: io.Str
 def test_request_keys_of_one_invocation_are_gone_in_the_next(log_output: io.StringIO) -> None:
     def handler(event: dict[str, Any], context: Any) -> None:
         if event["requestContext"]["requestId"] == "first":
-            logger.append_keys(tenant_id="t1", token_id="t1.0123456789abcdef")
+            logger.append_keys(tenant_id="t1", token_id="t1.0123456789abcdef", user_id="u1")
         logger.info("inside")
 
     entry = lambda_entry(handler)
@@ -121,8 +122,8 @@ def test_request_keys_of_one_invocation_are_gone_in_the_next(log_output: io.Stri
 
     first, second = log_lines(log_output)
     assert (first["tenant_id"], first["token_id"]) == ("t1", "t1.0123456789abcdef")
-    assert set(REQUEST_KEYS) == {"tenant_id", "token_id"}
-    assert not set(REQUEST_KEYS) & set(second)
+    assert first["user_id"] == "u1"
+    assert not set(APPENDED) & set(second)  # any key a request appended, as clear_state would
     assert second["correlation_id"] == "second"
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from functools import lru_cache
 
 from core.filter.evaluator import AttrInfo, AttrType
 from core.schema.model import AttributeDef, Schema
-from core.schema.registry import resolve_path
+from core.schema.registry import ResolvedAttribute, resolve_path
 
 
 class SchemaAttributeInfo:
@@ -16,6 +17,14 @@ class SchemaAttributeInfo:
     def __init__(self, schemas: Sequence[Schema]) -> None:
         self._schemas = tuple(schemas)
         self._lookup = lru_cache(maxsize=512)(self._resolve)
+        self.resolve_path = lru_cache(maxsize=512)(self._resolve_path)
+
+    def built_for(self, schemas: Sequence[Schema]) -> bool:
+        return len(schemas) == len(self._schemas) and all(map(operator.is_, schemas, self._schemas))
+
+    def _resolve_path(self, path: str) -> ResolvedAttribute | None:
+        """`resolve_path` on these schemas, remembered."""
+        return resolve_path(self._schemas, path)
 
     def info(self, schema: str | None, attr: str, sub_attr: str | None) -> AttrInfo | None:
         return self._lookup(
@@ -28,6 +37,24 @@ class SchemaAttributeInfo:
         if resolved is None:
             return None
         return _info(resolved.definition, multi_valued=resolved.attribute.multi_valued)
+
+
+_INFOS: dict[tuple[int, ...], SchemaAttributeInfo] = {}
+_INFOS_LIMIT = 64
+
+
+def attribute_info(schemas: Sequence[Schema]) -> SchemaAttributeInfo:
+    """`SchemaAttributeInfo(schemas)`, one per schema tuple for a warm container, so that its
+    lookups are remembered across requests. Keyed by the schemas' identity (hashing a Schema walks
+    all its definitions); the entry holds them, so an id is not reused while it lives."""
+    key = tuple(map(id, schemas))
+    found = _INFOS.get(key)
+    if found is not None and found.built_for(schemas):
+        return found
+    if len(_INFOS) >= _INFOS_LIMIT:
+        _INFOS.clear()
+    info = _INFOS[key] = SchemaAttributeInfo(schemas)
+    return info
 
 
 def _info(definition: AttributeDef, *, multi_valued: bool) -> AttrInfo:
