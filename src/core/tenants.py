@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +16,7 @@ from core.profiles import PRESETS, Profile
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])$")
 
 
+@lru_cache(maxsize=1024)  # every key of a request checks its tenant id: once per id is enough
 def is_valid_tenant_id(value: str) -> bool:
     return bool(TENANT_ID_PATTERN.fullmatch(value)) and "--" not in value
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.passwords import hash_password
-from core.patch import apply_patch
-from core.patch.prune import prune_patch
+from core.patch import apply_operations, parse_operations
+from core.patch.prune import prune_operations
 from core.profile_rules import apply_user_rules
 from core.profiles import DeleteBehavior
 from core.representation import check_if_match, location
@@ -58,19 +58,17 @@ class UserService(ResourceService):
         self, caller: Caller, user_id: str, body: Mapping[str, Any], if_match: str | None
     ) -> StoredResource:
         schemas = self.schemas_for(caller)
+        operations = parse_operations(body)  # once: a write that meets a conflict runs `change` again
         # Attributes the tenant does not keep are ignored in PATCH as in POST/PUT (docs/scim.md).
-        pruned = (
-            prune_patch(body, schemas, self.schemas)
-            if caller.profile.unknown_attributes == "ignore"
-            else body
-        )
-        if pruned is None:
+        if caller.profile.unknown_attributes == "ignore":
+            operations = prune_operations(operations, schemas, self.schemas)
+        if not operations:
             existing = self.get(caller, user_id)
             check_if_match(if_match, existing)
             return existing
 
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            result = apply_patch(existing.document, pruned, schemas)
+            result = apply_operations(existing.document, operations, schemas)
             doc = self._normalize(caller, result.resource, existing.document)
             return doc, doc.pop("password", None)
 

@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Final, Literal, TypeAlias, TypeVar
 
 from core.errors import InvalidFilter, InvalidPath
@@ -91,6 +92,7 @@ _SIMPLE_EQ: Final = re.compile(
     r'[ \t\r\n]*([A-Za-z][A-Za-z0-9_-]*)[ \t\r\n]+(?:[eE][qQ])[ \t\r\n]+("(?:[^"\\]|\\.)*")[ \t\r\n]*',
     re.DOTALL,
 )
+_CACHED_PATH_CHARS: Final = 256
 _ATTRNAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref")
 # A URI (in practice a schema URN): scheme ":" then URN characters, not ending in ":".
 _URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~!$&'*+,;=:@/%-]*[A-Za-z0-9._~!$&'*+,;=@/%-]")
@@ -162,6 +164,17 @@ def parse_patch_path(
     Raises ``InvalidPath``: "invalidPath: The "path" attribute was invalid or malformed"
     (RFC 7644 §3.12), with the same details as :func:`parse_filter`.
     """
+    if len(text) <= _CACHED_PATH_CHARS:  # IdPs send the same few paths on every PATCH
+        return _parse_patch_path_cached(text, max_length, max_depth, max_terms)
+    return _parse_patch_path(text, max_length, max_depth, max_terms)
+
+
+@lru_cache(maxsize=1024)
+def _parse_patch_path_cached(text: str, max_length: int, max_depth: int, max_terms: int) -> PatchPath:
+    return _parse_patch_path(text, max_length, max_depth, max_terms)  # failures are not cached
+
+
+def _parse_patch_path(text: str, max_length: int, max_depth: int, max_terms: int) -> PatchPath:
     parser = _Parser(text, max_length=max_length, max_depth=max_depth, max_terms=max_terms)
     try:
         return parser.run(parser.patch_path)

@@ -14,6 +14,7 @@ from core.patch.engine import (
     DEFAULT_MAX_OPERATIONS,
     PatchOperation,
     PatchResult,
+    apply_operations,
     apply_patch,
     parse_operations,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_MAX_OPERATIONS",
     "PatchOperation",
     "PatchResult",
+    "apply_operations",
     "apply_patch",
     "parse_operations",
 ]

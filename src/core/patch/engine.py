@@ -57,7 +57,14 @@ from core.patch.operations import (
 from core.patch.paths import Target, expand_value, resolve_target, schema_named, schema_targets
 from core.schema import PATCH_OP_SCHEMA, Schema
 
-__all__ = ["DEFAULT_MAX_OPERATIONS", "PatchOperation", "PatchResult", "apply_patch", "parse_operations"]
+__all__ = [
+    "DEFAULT_MAX_OPERATIONS",
+    "PatchOperation",
+    "PatchResult",
+    "apply_operations",
+    "apply_patch",
+    "parse_operations",
+]
 
 DEFAULT_MAX_OPERATIONS: Final = MAX_PATCH_OPERATIONS
 
@@ -108,7 +115,14 @@ def apply_patch(
     Values are not type-checked; validate the result. Raises a `core.errors.BadRequest` subclass
     whose detail names the failing operation; `resource` and `body` are never modified.
     """
-    operations = parse_operations(body, max_operations=max_operations)
+    return apply_operations(resource, parse_operations(body, max_operations=max_operations), schemas)
+
+
+def apply_operations(
+    resource: Mapping[str, Any], operations: Sequence[PatchOperation], schemas: Sequence[Schema]
+) -> PatchResult:
+    """`apply_patch` for operations `parse_operations` returned (parsed once, applied on each retry
+    of a write: the operations are never modified)."""
     document = _Document(resource)
     for index, operation in enumerate(operations):
         try:

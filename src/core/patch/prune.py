@@ -11,13 +11,11 @@ engine still answers it with 400 invalidPath (a client asking for an impossible 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from core.errors import InvalidFilter, InvalidPath
-from core.patch.engine import parse_operations
+from core.patch.engine import PatchOperation
 from core.patch.paths import resolve_target, schema_named
 from core.schema.model import Schema
-from core.schema.urns import PATCH_OP_SCHEMA
 
 _ECHOED = frozenset({"schemas", "id", "meta"})
 
@@ -30,13 +28,15 @@ def _resolves(schemas: Sequence[Schema], path: str) -> bool:
     return True
 
 
-def prune_patch(body: Any, kept: Sequence[Schema], full: Sequence[Schema]) -> dict[str, Any] | None:
-    """The PatchOp limited to what `kept` holds; None when nothing is left to do."""
-    operations: list[dict[str, Any]] = []
-    for op in parse_operations(body):
+def prune_operations(
+    operations: Sequence[PatchOperation], kept: Sequence[Schema], full: Sequence[Schema]
+) -> list[PatchOperation]:
+    """The operations limited to what `kept` holds; empty when nothing is left to do."""
+    pruned: list[PatchOperation] = []
+    for op in operations:
         if op.path is not None:
             if _resolves(kept, op.path) or not _resolves(full, op.path):
-                operations.append({"op": op.op, "path": op.path, "value": op.value})
+                pruned.append(op)
             continue
         value = op.value
         if isinstance(value, Mapping):
@@ -50,5 +50,5 @@ def prune_patch(body: Any, kept: Sequence[Schema], full: Sequence[Schema]) -> di
             }
             if not value:
                 continue
-        operations.append({"op": op.op, "value": value})
-    return {"schemas": [PATCH_OP_SCHEMA], "Operations": operations} if operations else None
+        pruned.append(PatchOperation(op.op, None, value))
+    return pruned

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from core.filter.evaluator import AttrInfo, AttrType
 from core.schema.model import AttributeDef, Schema
-from core.schema.registry import ResolvedAttribute, resolve_path
+from core.schema.registry import resolve_path
 
 
 class SchemaAttributeInfo:
@@ -17,14 +17,9 @@ class SchemaAttributeInfo:
     def __init__(self, schemas: Sequence[Schema]) -> None:
         self._schemas = tuple(schemas)
         self._lookup = lru_cache(maxsize=512)(self._resolve)
-        self.resolve_path = lru_cache(maxsize=512)(self._resolve_path)
 
     def built_for(self, schemas: Sequence[Schema]) -> bool:
         return len(schemas) == len(self._schemas) and all(map(operator.is_, schemas, self._schemas))
-
-    def _resolve_path(self, path: str) -> ResolvedAttribute | None:
-        """`resolve_path` on these schemas, remembered."""
-        return resolve_path(self._schemas, path)
 
     def info(self, schema: str | None, attr: str, sub_attr: str | None) -> AttrInfo | None:
         return self._lookup(

@@ -29,7 +29,7 @@ from core.filter import And, AttrPath, Compare, Filter, ValuePath, parse_filter
 from core.filter.ast import chain_operands
 from core.filter.evaluator import matches, validate
 from core.limits import CURSOR_TIMEOUT_SECONDS  # re-exported: its home was here
-from core.query.attribute_info import SchemaAttributeInfo, attribute_info
+from core.query.attribute_info import attribute_info
 from core.query.request import SearchRequest
 from core.schema.model import Schema
 from core.schema.registry import resolve_path
@@ -79,7 +79,7 @@ def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
         validate(expr, info)
     sort_key = _sort_key(ctx, req.sort_by)
     if expr is not None:
-        lookup = _key_lookup(ctx, expr, info)
+        lookup = _key_lookup(ctx, expr)
         if lookup is not None:
             candidates, rest = lookup
             found = [r for r in candidates if rest is None or matches(rest, ctx.to_wire(r), info)]
@@ -93,9 +93,7 @@ def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
 
 
 # -- plan 1: keys ---------------------------------------------------------------------------
-def _key_lookup(
-    ctx: ListContext, expr: Filter, info: SchemaAttributeInfo
-) -> tuple[list[StoredResource], Filter | None] | None:
+def _key_lookup(ctx: ListContext, expr: Filter) -> tuple[list[StoredResource], Filter | None] | None:
     """Candidates read by key, and what of the filter is left to evaluate on them."""
     conjuncts = chain_operands(expr) if isinstance(expr, And) else [expr]
     for index, term in enumerate(conjuncts):
@@ -107,7 +105,7 @@ def _key_lookup(
             return membership, rest
         if not (isinstance(term, Compare) and term.op == "eq" and isinstance(term.value, str)):
             continue
-        target = _canonical(info, term.path)
+        target = _canonical(ctx, term.path)
         if target == "id":
             found = ctx.table.get(ctx.tenant_id, ctx.kind, term.value)
             return ([found] if found else []), expr
@@ -152,10 +150,10 @@ def _value_eq(term: Filter, attribute: str) -> str | None:
     return None
 
 
-def _canonical(info: SchemaAttributeInfo, path: AttrPath) -> str | None:
+def _canonical(ctx: ListContext, path: AttrPath) -> str | None:
     if path.sub_attr is not None:
         return None
-    resolved = info.resolve_path(f"{path.schema}:{path.attr}" if path.schema else path.attr)
+    resolved = resolve_path(ctx.schemas, f"{path.schema}:{path.attr}" if path.schema else path.attr)
     if resolved is None or resolved.extension or resolved.sub_attribute is not None:
         return None
     return resolved.attribute.name
