@@ -74,10 +74,11 @@ def _is_cold_start() -> bool:
 
 def _begin(event: Any, context: Any, correlation_id: bool) -> None:
     """The log keys of this invocation: the Lambda context's, the request id, no previous tenant."""
-    appended = [key for key in logger.get_current_keys() if key not in _BASE_KEYS]
+    formatter = logger.registered_formatter  # looked up once: the Logger finds it on every call
+    appended = [key for key in formatter.get_current_keys() if key not in _BASE_KEYS]
     if appended:
-        logger.remove_keys(appended)
-    logger.append_keys(
+        formatter.remove_keys(appended)
+    formatter.append_keys(
         cold_start=_is_cold_start(),
         function_name=getattr(context, "function_name", None),
         function_memory_size=getattr(context, "memory_limit_in_mb", None),

@@ -93,6 +93,7 @@ _SIMPLE_EQ: Final = re.compile(
     re.DOTALL,
 )
 _CACHED_PATH_CHARS: Final = 256
+_LENIENT_JSON: Final = json.JSONDecoder(strict=False)
 _ATTRNAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref")
 # A URI (in practice a schema URN): scheme ":" then URN characters, not ending in ":".
 _URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~!$&'*+,;=:@/%-]*[A-Za-z0-9._~!$&'*+,;=@/%-]")
@@ -238,9 +239,11 @@ def _string_end(text: str, start: int) -> int:
 
 def _decode_string(literal: str, pos: int) -> str:
     """Decode a literal: "String literals MUST be valid JSON strings" (RFC 7644 §3.4.2.2)."""
+    if "\\" not in literal:
+        return literal[1:-1]  # no escape: the text between the quotes is the value
     try:
         # strict=False tolerates raw control characters (tabs) inside the quotes.
-        value = json.loads(literal, strict=False)
+        value = _LENIENT_JSON.decode(literal)
     except ValueError:
         raise _error(pos, "the string has an invalid escape sequence (use JSON escapes)") from None
     if not isinstance(value, str):  # pragma: no cover - a quoted literal always decodes to str
