@@ -73,6 +73,8 @@ def body_size(app: Router) -> int:
             return len(base64.b64decode(request.body))
         except binascii.Error:
             return len(request.body)
+    if request.body.isascii():
+        return len(request.body)
     # surrogatepass: a body holding lone surrogates is measured here and refused by json_body.
     return len(request.body.encode("utf-8", "surrogatepass"))
 
@@ -98,9 +100,11 @@ def json_body(app: Router) -> dict[str, Any]:
 
 def parse_json(raw: str) -> Any:
     """Strict JSON (RFC 8259) within `core.limits.MAX_JSON_DEPTH`; any failure is `InvalidSyntax`."""
-    if not _is_utf8(raw):
+    if not raw.isascii() and not _is_utf8(raw):
         raise InvalidSyntax("The request body is not UTF-8 encoded JSON text (RFC 8259 §8.1).")
-    depth = nesting_depth(raw)
+    # Counting every bracket, in strings too, over-counts: only a text that could nest too deep is
+    # measured exactly.
+    depth = nesting_depth(raw) if raw.count("[") + raw.count("{") > MAX_JSON_DEPTH else 0
     if depth > MAX_JSON_DEPTH:
         raise InvalidSyntax(
             f"The request body nests arrays and objects {depth} deep; at most {MAX_JSON_DEPTH}."
