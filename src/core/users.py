@@ -69,7 +69,8 @@ class UserService(ResourceService):
 
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
             result = apply_operations(existing.document, operations, schemas)
-            doc = self._normalize(caller, result.resource, existing.document)
+            # A tenant on every RFC attribute: what the operations left untouched is canonical.
+            doc = self._normalize(caller, result.resource, existing.document, reuse=schemas is self.schemas)
             return doc, doc.pop("password", None)
 
         return self.write(caller, user_id, if_match, change, _new_secret)[1]
@@ -84,7 +85,9 @@ class UserService(ResourceService):
             return self.write(caller, resource_id, if_match, deactivate)[1]
         return super().delete(caller, resource_id, if_match)
 
-    def _normalize(self, caller: Caller, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+    def _normalize(
+        self, caller: Caller, body: Any, existing: dict[str, Any] | None, *, reuse: bool = False
+    ) -> dict[str, Any]:
         """Schema validation as the tenant's profile narrows it, then the profile's rules."""
         profile = caller.profile
         doc = normalize_resource(
@@ -93,6 +96,7 @@ class UserService(ResourceService):
             mode="create" if existing is None else "replace",
             existing=existing,
             unknown=profile.unknown_attributes,
+            reuse_existing=reuse,
         )
         return apply_user_rules(profile, doc)
 

@@ -218,3 +218,23 @@ def _lists(value: Any) -> list[list[Any]]:
     if isinstance(value, list):
         return [value, *(found for item in value for found in _lists(item))]
     return []
+
+
+def _normalized(result: PatchResult, existing: dict[str, Any], *, reuse: bool) -> object:
+    try:
+        return normalize_resource(
+            result.resource, USER_SCHEMAS, mode="replace", existing=existing, reuse_existing=reuse
+        )
+    except ScimError as exc:
+        return (exc.status, exc.scim_type, exc.detail)
+
+
+@PROPERTY
+@given(patch_bodies())
+def test_reusing_the_stored_values_normalizes_to_the_same_resource(body: Any) -> None:
+    """`reuse_existing` (PATCH keeps untouched values as the stored objects, already canonical)
+    skips walking them again: the outcome is exactly the full walk's, document or error."""
+    stored = normalize_resource(BJENSEN, USER_SCHEMAS, mode="create")
+    result = _apply(stored, body, USER_SCHEMAS)
+    if result is not None:
+        assert _normalized(result, stored, reuse=True) == _normalized(result, stored, reuse=False)

@@ -50,15 +50,18 @@ def normalize_resource(
     unknown: UnknownPolicy = "ignore",
     extra_required: Collection[str] = (),
     limits: Limits = DEFAULT_LIMITS,
+    reuse_existing: bool = False,
 ) -> dict[str, Any]:
     """The canonical resource for a POST (`mode="create"`) or PUT (`mode="replace"`) body.
 
     `schemas` is the resource type's core schema followed by its extensions (what
     `ServiceCapabilities.schemas_for` returns). `existing` is the stored canonical resource, consulted
-    on replace only. Raises `InvalidSyntax` for a body that is not an object or whose "schemas" does
-    not name the core schema ("schemas [...] REQUIRED", RFC 7643 §3), `InvalidValue` for a wrong type,
-    a missing required attribute, a broken limit or (with `unknown="reject"`) an undefined attribute or
-    schema, and `Mutability` when a replace changes an immutable value.
+    on replace only; with `reuse_existing`, the caller vouches that it was normalized with these
+    schemas, and values of `doc` that are its very objects are kept as they are. Raises
+    `InvalidSyntax` for a body that is not an object or whose "schemas" does not name the core schema
+    ("schemas [...] REQUIRED", RFC 7643 §3), `InvalidValue` for a wrong type, a missing required
+    attribute, a broken limit or (with `unknown="reject"`) an undefined attribute or schema, and
+    `Mutability` when a replace changes an immutable value.
 
     Mutability (RFC 7643 §7, RFC 7644 §3.3 and §3.5.1):
 
@@ -84,7 +87,7 @@ def normalize_resource(
         raise ValueError("normalize_resource needs at least the resource's core schema")
     if not isinstance(doc, Mapping):
         raise InvalidSyntax("The request body must be a JSON object (RFC 7643 §2).")
-    walk = _Walk(unknown=unknown, limits=limits)
+    walk = _Walk(unknown=unknown, limits=limits, reuse_existing=reuse_existing and mode == "replace")
     _check_declared_schemas(doc, schemas, walk)
     given = _route(doc, schemas, walk)
     previous: Mapping[str, Any] = existing if mode == "replace" and existing is not None else {}
@@ -109,6 +112,10 @@ class _Walk:
 
     unknown: UnknownPolicy
     limits: Limits
+    # A value that *is* the stored one (a PATCH's copy-on-write result keeps untouched values as the
+    # same objects) is canonical already when the stored resource was normalized with these same
+    # schemas: it is kept without walking it again.
+    reuse_existing: bool = False
 
     def undefined(self, what: str) -> None:
         """An attribute or schema the resource's schemas do not define: dropped, or `InvalidValue`."""
@@ -209,6 +216,9 @@ def _attributes(
         old = previous.get(definition.name)
         if raw is None and old is None:
             continue  # unassigned before and after: nothing to walk (most of a schema, per request)
+        if raw is old and walk.reuse_existing:
+            out[definition.name] = old
+            continue
         path = prefix + definition.name
         value = _value(definition, raw, old, path, walk)
         if definition.mutability is Mutability.IMMUTABLE:
