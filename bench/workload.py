@@ -143,28 +143,33 @@ def frozen_heap() -> Iterator[None]:
 def compare_with_peer(users: int, reps: int, rounds: int) -> dict[str, dict[str, float]]:
     """Our handlers and the peer, interleaved: per operation, `rounds` blocks of `reps // rounds`
     requests to each in turn, in one process state (same heap, same clock speed), so a drift of
-    the machine during the run moves both sides alike. Both stores are seeded first and frozen
-    out of the garbage collector (`gc.freeze`): collections then cost what each request's own
-    objects cost, not a walk over the seeded data (an in-memory stand-in on our side)."""
+    the machine during the run moves both sides alike. Each block starts with `WARMUP` requests
+    that are not measured, so each side is measured warm, as a container serving its own
+    requests is (the first requests after the other side's block find the CPU caches full of
+    the other's code and data). Both stores are seeded first and frozen out of the garbage
+    collector (`gc.freeze`): collections then cost what each request's own objects cost, not a
+    walk over the seeded data (an in-memory stand-in on our side)."""
     block = max(1, reps // rounds)
-    spare = block * rounds + WARMUP
+    stride = WARMUP + block
     out: dict[str, dict[str, float]] = {}
-    with bench_tenant(MemoryBackend(), users, spare=spare, tenant_id="peer") as bench:
+    with bench_tenant(MemoryBackend(), users, spare=stride * rounds, tenant_id="peer") as bench:
         peer = Peer(users)
         with frozen_heap():
             for op in (o for o in OPERATIONS if o.peer):
                 theirs_op = PEER_OPERATIONS[op.name]
-                for i in range(WARMUP):
-                    op.run(bench.driver, bench.seeded, spare - 1 - i)
-                    theirs_op(peer, spare - 1 - i, users)
                 ours: list[float] = []
                 theirs: list[float] = []
                 for r in range(rounds):
-                    indexes = range(r * block, (r + 1) * block)
+                    first = r * stride
+                    for i in range(first, first + WARMUP):
+                        _checked(op, op.run(bench.driver, bench.seeded, i))
+                    measured = range(first + WARMUP, first + stride)
                     ours += [
-                        _checked(op, op.run(bench.driver, bench.seeded, i)).own_cpu_seconds for i in indexes
+                        _checked(op, op.run(bench.driver, bench.seeded, i)).own_cpu_seconds for i in measured
                     ]
-                    theirs += [_peer_checked(op.name, theirs_op(peer, i, users))[2] for i in indexes]
+                    for i in range(first, first + WARMUP):
+                        _peer_checked(op.name, theirs_op(peer, i, users))
+                    theirs += [_peer_checked(op.name, theirs_op(peer, i, users))[2] for i in measured]
                 ours_median, _ = median_p95_ms(ours)
                 theirs_median, theirs_p95 = median_p95_ms(theirs)
                 out[op.name] = {

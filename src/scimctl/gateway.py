@@ -400,8 +400,8 @@ class LocalFunction:
     """One Lambda function: its handler imported once, invoked as a warm container would be.
 
     A Lambda container runs one invocation at a time, and handlers rely on it: module-level
-    state (boto3 clients, settings) is created lazily, and powertools' resolvers keep the current
-    event in a class attribute (``BaseRouter.current_event``) shared by every resolver in the
+    state (boto3 clients, settings) is created lazily, the routers keep the current request on
+    the function's module-level ``Router`` and the Logger's keys are shared by every function in the
     process. So with ``lock`` shared by all functions and ``serialize`` on (the default), one
     invocation runs at a time; requests still interleave everywhere else (HTTP, the gateway's
     own steps). Without ``serialize``, only the first (cold) invocation is serialised.
