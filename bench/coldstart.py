@@ -566,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per handler and mode")
+    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per handler and mode")
     parser.add_argument("--request-runs", type=int, default=2, help="moto processes for the first requests")
     parser.add_argument(
         "--python",
