@@ -99,7 +99,7 @@ class _Scope:
 _scope: ContextVar[_Scope | None] = ContextVar("audit_scope", default=None)
 
 
-def audit_writes(app: Router, next_middleware: Callable[[Router], Response[Any]]) -> Response[Any]:
+def audit_writes(app: Router, next_middleware: Callable[[Router], Response]) -> Response:
     """Record the request if it is a write: after the route answers, or when it raises."""
     request = _audited_request(app)
     if request is None:

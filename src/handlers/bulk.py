@@ -25,7 +25,7 @@ app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's a
 
 
 @app.post("/scim/v2/<tenant>/Bulk")
-def bulk(tenant: str) -> Response[str]:
+def bulk(tenant: str) -> Response:
     who = caller(app, tenant)
     # Before json_body's own 1 MB cap, so that the 413 names maxPayloadSize (RFC 7644 §3.7.4).
     check_payload_size(body_size(app))
@@ -45,7 +45,7 @@ def bulk(tenant: str) -> Response[str]:
 
 
 @app.post("/scim/v2/<tenant>/.search")
-def search_root(tenant: str) -> Response[str]:
+def search_root(tenant: str) -> Response:
     who = caller(app, tenant)
     request = from_search_body(json_body(app))
     found = search_all(who, request, users_service(), groups_service())

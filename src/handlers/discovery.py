@@ -30,18 +30,18 @@ def _capabilities() -> ServiceCapabilities:
 
 
 @app.get("/scim/v2/<tenant>/ServiceProviderConfig")
-def get_service_provider_config(tenant: str) -> Response[str]:
+def get_service_provider_config(tenant: str) -> Response:
     return scim_response(200, discovery.service_provider_config(_capabilities(), _base(tenant)))
 
 
 @app.get("/scim/v2/<tenant>/ResourceTypes")
-def list_resource_types(tenant: str) -> Response[str]:
+def list_resource_types(tenant: str) -> Response:
     docs = discovery.resource_types(_capabilities(), _base(tenant))
     return scim_response(200, discovery.list_response(docs))
 
 
 @app.get("/scim/v2/<tenant>/ResourceTypes/<name>")
-def get_resource_type(tenant: str, name: str) -> Response[str]:
+def get_resource_type(tenant: str, name: str) -> Response:
     doc = discovery.resource_type(_capabilities(), _base(tenant), unquote(name))
     if doc is None:
         raise NotFound(f"Resource type {unquote(name)[:64]!r} is not supported.")
@@ -49,13 +49,13 @@ def get_resource_type(tenant: str, name: str) -> Response[str]:
 
 
 @app.get("/scim/v2/<tenant>/Schemas")
-def list_schemas(tenant: str) -> Response[str]:
+def list_schemas(tenant: str) -> Response:
     docs = discovery.schemas(_capabilities(), _base(tenant))
     return scim_response(200, discovery.list_response(docs))
 
 
 @app.get("/scim/v2/<tenant>/Schemas/<urn>")
-def get_schema(tenant: str, urn: str) -> Response[str]:
+def get_schema(tenant: str, urn: str) -> Response:
     doc = discovery.schema(_capabilities(), _base(tenant), unquote(urn))
     if doc is None:
         raise NotFound(f"Schema {unquote(urn)[:128]!r} is not supported.")
@@ -71,7 +71,7 @@ READ_ONLY_PATHS = (
 )
 
 
-def method_not_allowed(tenant: str, **_: str) -> Response[str]:
+def method_not_allowed(tenant: str, **_: str) -> Response:
     request_tenant(app, tenant)  # a wrong tenant is still a 401 first
     raise MethodNotAllowed("Discovery endpoints only answer GET (RFC 7644 §4).", headers={"Allow": "GET"})
 

@@ -23,7 +23,7 @@ app = scim_router()
 app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
-def render_group(who: Caller, view: GroupView, status: int = 200) -> Response[str]:
+def render_group(who: Caller, view: GroupView, status: int = 200) -> Response:
     extra = {"members": member_refs_json(who, view.members)} if view.members else {}
     return render(who, view.group, projection(app, groups_service(), who), status, extra)
 
@@ -35,7 +35,7 @@ def with_members(group: StoredResource, who: Caller) -> GroupView:
 
 
 @app.post("/scim/v2/<tenant>/Groups")
-def create_group(tenant: str) -> Response[str]:
+def create_group(tenant: str) -> Response:
     who = caller(app, tenant)
     view = groups_service().create(who, json_body(app))
     logger.debug("group created", extra={"group_id": view.group.id, "members": len(view.members or [])})
@@ -43,7 +43,7 @@ def create_group(tenant: str) -> Response[str]:
 
 
 @app.get("/scim/v2/<tenant>/Groups/<group_id>")
-def get_group(tenant: str, group_id: str) -> Response[str]:
+def get_group(tenant: str, group_id: str) -> Response:
     who = caller(app, tenant)
     group = groups_service().get(who, unquote(group_id))
     if not_modified(header(app, "If-None-Match"), group):
@@ -52,7 +52,7 @@ def get_group(tenant: str, group_id: str) -> Response[str]:
 
 
 @app.put("/scim/v2/<tenant>/Groups/<group_id>")
-def replace_group(tenant: str, group_id: str) -> Response[str]:
+def replace_group(tenant: str, group_id: str) -> Response:
     who = caller(app, tenant)
     group = groups_service().replace(who, unquote(group_id), json_body(app), header(app, "If-Match"))
     logger.debug("group replaced", extra={"group_id": group.id, "version": group.version})
@@ -60,7 +60,7 @@ def replace_group(tenant: str, group_id: str) -> Response[str]:
 
 
 @app.patch("/scim/v2/<tenant>/Groups/<group_id>")
-def patch_group(tenant: str, group_id: str) -> Response[str]:
+def patch_group(tenant: str, group_id: str) -> Response:
     who = caller(app, tenant)
     group = groups_service().patch(who, unquote(group_id), json_body(app), header(app, "If-Match"))
     logger.debug("group patched", extra={"group_id": group.id, "version": group.version})
@@ -73,14 +73,14 @@ def patch_group(tenant: str, group_id: str) -> Response[str]:
 
 
 @app.delete("/scim/v2/<tenant>/Groups/<group_id>")
-def delete_group(tenant: str, group_id: str) -> Response[str]:
+def delete_group(tenant: str, group_id: str) -> Response:
     who = caller(app, tenant)
     groups_service().delete(who, unquote(group_id), header(app, "If-Match"))
     logger.debug("group deleted", extra={"group_id": group_id})
     return Response(status_code=204)
 
 
-def list_groups_response(who: Caller, request: SearchRequest) -> Response[str]:
+def list_groups_response(who: Caller, request: SearchRequest) -> Response:
     result = groups_service().list(who, request)
     shape = request_projection(groups_service(), request, who)
     wants_members = shape.needs("members")
@@ -93,12 +93,12 @@ def list_groups_response(who: Caller, request: SearchRequest) -> Response[str]:
 
 
 @app.get("/scim/v2/<tenant>/Groups")
-def list_groups(tenant: str) -> Response[str]:
+def list_groups(tenant: str) -> Response:
     return list_groups_response(caller(app, tenant), from_query(query_params(app)))
 
 
 @app.post("/scim/v2/<tenant>/Groups/.search")
-def search_groups(tenant: str) -> Response[str]:
+def search_groups(tenant: str) -> Response:
     who = caller(app, tenant)
     return list_groups_response(who, from_search_body(json_body(app)))
 

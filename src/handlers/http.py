@@ -20,15 +20,13 @@ from handlers.routing import Response, Router
 SCIM_CONTENT_TYPE = "application/scim+json"
 
 
-def scim_response(
-    status: int, body: Any | None = None, headers: dict[str, str] | None = None
-) -> Response[str]:
+def scim_response(status: int, body: Any | None = None, headers: dict[str, str] | None = None) -> Response:
     # Compact separators: smaller responses cost less API Gateway egress and IdP parse time.
     text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     return Response(status_code=status, content_type=SCIM_CONTENT_TYPE, body=text, headers=headers or {})
 
 
-def error_response(error: ScimError) -> Response[str]:
+def error_response(error: ScimError) -> Response:
     return scim_response(error.status, error.to_document(), error.headers)
 
 
@@ -37,7 +35,7 @@ def scim_router() -> Router:
     return Router(on_error=_on_error, on_not_found=_on_not_found)
 
 
-def _on_error(error: Exception) -> Response[str]:
+def _on_error(error: Exception) -> Response:
     if isinstance(error, ScimError):
         if error.status >= 500:
             logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
@@ -61,7 +59,7 @@ def _is_aws_outage(error: Exception) -> bool:
     return is_transient(error)
 
 
-def _on_not_found() -> Response[str]:
+def _on_not_found() -> Response:
     return error_response(NotFound("No SCIM endpoint matches this method and path."))
 
 

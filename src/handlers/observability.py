@@ -51,9 +51,9 @@ def _request_id(event: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# Keys a request may append (handlers.http, handlers.authorizer: tenant_id, token_id): every key
-# beyond these is removed when the next invocation starts, so a request never logs the previous
-# request's tenant (what powertools' clear_state does, without rebuilding the formatter).
+# The keys every invocation sets. Any other key a request appends (tenant_id, token_id: handlers.http,
+# handlers.authorizer) is removed when the next invocation starts, so a request never logs the
+# previous request's tenant (what powertools' clear_state does, without rebuilding the formatter).
 _INVOCATION_KEYS = (
     "cold_start",
     "function_name",

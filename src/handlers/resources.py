@@ -76,7 +76,7 @@ def render(
     shape: Projection,
     status: int = 200,
     extra: dict[str, Any] | None = None,
-) -> Response[str]:
+) -> Response:
     """One resource, projected, with ETag (and Location for a 201)."""
     version = etag(resource)  # signed once: the header and meta.version carry the same value
     headers = {"ETag": version}

@@ -19,14 +19,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final
 
-Body = TypeVar("Body")
 _PLACEHOLDER: Final = re.compile(r"^(?:<([^>]+)>|\{([^}+]+)\+?\})$")
 
 
 @dataclass(slots=True)
-class Response(Generic[Body]):
+class Response:
     """A proxy response: status, text body (already serialised), headers."""
 
     status_code: int
@@ -114,9 +113,9 @@ class Request:
         return value if isinstance(value, int) else None
 
 
-RouteFunction = Callable[..., Response[Any]]
-Middleware = Callable[["Router", Callable[["Router"], Response[Any]]], Response[Any]]
-ErrorHandler = Callable[[Exception], Response[Any]]
+RouteFunction = Callable[..., Response]
+Middleware = Callable[["Router", Callable[["Router"], Response]], Response]
+ErrorHandler = Callable[[Exception], Response]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +159,7 @@ def _shape(path: str) -> tuple[tuple[str | None, ...], tuple[str, ...]]:
 class Router:
     """Routes of one Lambda function; `resolve` turns a proxy event into a proxy response."""
 
-    def __init__(self, on_error: ErrorHandler, on_not_found: Callable[[], Response[Any]]) -> None:
+    def __init__(self, on_error: ErrorHandler, on_not_found: Callable[[], Response]) -> None:
         self._routes: dict[tuple[str, tuple[str | None, ...]], _Route] = {}
         self._middlewares: list[Middleware] = []
         self._on_error = on_error
@@ -209,17 +208,17 @@ class Router:
             response = self._on_error(error)
         return response.to_proxy()
 
-    def _dispatch(self, request: Request) -> Response[Any]:
+    def _dispatch(self, request: Request) -> Response:
         found = self._find(request)
         if found is None:
             return self._on_not_found()
         route, arguments = found
         request.route, request.arguments = route.path, arguments
 
-        def call_route(_: Router) -> Response[Any]:
+        def call_route(_: Router) -> Response:
             return route.function(**arguments)
 
-        chain: Callable[[Router], Response[Any]] = call_route
+        chain: Callable[[Router], Response] = call_route
         for middleware in reversed(self._middlewares):
             chain = _bind(middleware, chain)
         return chain(self)
@@ -240,7 +239,5 @@ class Router:
         return None
 
 
-def _bind(
-    middleware: Middleware, following: Callable[[Router], Response[Any]]
-) -> Callable[[Router], Response[Any]]:
+def _bind(middleware: Middleware, following: Callable[[Router], Response]) -> Callable[[Router], Response]:
     return lambda app: middleware(app, following)

@@ -23,7 +23,7 @@ app = scim_router()
 app.use(middlewares=[audit_writes])  # every write is recorded in the tenant's audit trail
 
 
-def render_user(who: Caller, user: StoredResource, status: int = 200) -> Response[str]:
+def render_user(who: Caller, user: StoredResource, status: int = 200) -> Response:
     shape = projection(app, users_service(), who)
     # groups (RFC 7643 §4.1.2) come from the reverse membership index, only when returned.
     extra = {"groups": users_service().groups(who, user)} if shape.needs("groups") else {}
@@ -31,7 +31,7 @@ def render_user(who: Caller, user: StoredResource, status: int = 200) -> Respons
 
 
 @app.post("/scim/v2/<tenant>/Users")
-def create_user(tenant: str) -> Response[str]:
+def create_user(tenant: str) -> Response:
     who = caller(app, tenant)
     user = users_service().create(who, json_body(app))
     logger.debug("user created", extra={"user_id": user.id})
@@ -39,7 +39,7 @@ def create_user(tenant: str) -> Response[str]:
 
 
 @app.get("/scim/v2/<tenant>/Users/<user_id>")
-def get_user(tenant: str, user_id: str) -> Response[str]:
+def get_user(tenant: str, user_id: str) -> Response:
     who = caller(app, tenant)
     user = users_service().get(who, unquote(user_id))
     if not_modified(header(app, "If-None-Match"), user):
@@ -48,7 +48,7 @@ def get_user(tenant: str, user_id: str) -> Response[str]:
 
 
 @app.put("/scim/v2/<tenant>/Users/<user_id>")
-def replace_user(tenant: str, user_id: str) -> Response[str]:
+def replace_user(tenant: str, user_id: str) -> Response:
     who = caller(app, tenant)
     user = users_service().replace(who, unquote(user_id), json_body(app), header(app, "If-Match"))
     logger.debug("user replaced", extra={"user_id": user.id, "version": user.version})
@@ -56,7 +56,7 @@ def replace_user(tenant: str, user_id: str) -> Response[str]:
 
 
 @app.patch("/scim/v2/<tenant>/Users/<user_id>")
-def patch_user(tenant: str, user_id: str) -> Response[str]:
+def patch_user(tenant: str, user_id: str) -> Response:
     who = caller(app, tenant)
     user = users_service().patch(who, unquote(user_id), json_body(app), header(app, "If-Match"))
     logger.debug("user patched", extra={"user_id": user.id, "version": user.version})
@@ -64,14 +64,14 @@ def patch_user(tenant: str, user_id: str) -> Response[str]:
 
 
 @app.delete("/scim/v2/<tenant>/Users/<user_id>")
-def delete_user(tenant: str, user_id: str) -> Response[str]:
+def delete_user(tenant: str, user_id: str) -> Response:
     who = caller(app, tenant)
     users_service().delete(who, unquote(user_id), header(app, "If-Match"))
     logger.debug("user deleted", extra={"user_id": user_id})
     return Response(status_code=204)
 
 
-def list_users_response(who: Caller, request: SearchRequest) -> Response[str]:
+def list_users_response(who: Caller, request: SearchRequest) -> Response:
     result = users_service().list(who, request)
     shape: Projection = request_projection(users_service(), request, who)
     # In lists, `groups` costs one Query per user: returned only when asked for by name.
@@ -85,12 +85,12 @@ def list_users_response(who: Caller, request: SearchRequest) -> Response[str]:
 
 
 @app.get("/scim/v2/<tenant>/Users")
-def list_users(tenant: str) -> Response[str]:
+def list_users(tenant: str) -> Response:
     return list_users_response(caller(app, tenant), from_query(query_params(app)))
 
 
 @app.post("/scim/v2/<tenant>/Users/.search")
-def search_users(tenant: str) -> Response[str]:
+def search_users(tenant: str) -> Response:
     who = caller(app, tenant)
     return list_users_response(who, from_search_body(json_body(app)))
 
