@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from core.discovery import ServiceCapabilities
 from core.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from core.identity_cache import IdentityCache
 from core.profiles import PRESETS, Profile, capabilities_for
 from core.query.listing import ListContext, ListResult, list_resources
 from core.query.request import SearchRequest
@@ -68,26 +69,24 @@ class ResourceService:
         self.schemas: tuple[Schema, ...] = capabilities.schemas_for(self.resource_type)
         self.clock = clock
         self.new_id = new_id
-        # By the profile object's id; the entry holds the profile, so the id is not reused meanwhile.
-        self._by_profile: dict[int, tuple[Profile, tuple[Schema, ...]]] = {}
+        # Per profile object (`core.identity_cache`): capabilities_for's own cache key hashes
+        # every schema definition, which cost more than the rest of a lookup request.
+        self._by_profile = IdentityCache[tuple[Schema, ...]](PROFILE_CACHE_SIZE)
 
     def schemas_for(self, caller: Caller) -> tuple[Schema, ...]:
         """The resource type's schemas as the caller's tenant profile narrows them."""
         profile = caller.profile
         if profile is PRESETS["default"]:
             return self.schemas
-        found = self._by_profile.get(id(profile))
-        if found is not None and found[0] is profile:
-            return found[1]
-        # Computed once per profile and container: capabilities_for's cache key hashes every
-        # schema definition, which cost more than the rest of a lookup request.
         # A resource type the profile turns off keeps its default schemas (projections need them);
         # the service itself refuses its operations.
-        schemas = capabilities_for(profile, self.capabilities).schemas_for(self.resource_type) or self.schemas
-        if len(self._by_profile) >= PROFILE_CACHE_SIZE:
-            self._by_profile.clear()
-        self._by_profile[id(profile)] = (profile, schemas)
-        return schemas
+        return self._by_profile.get(
+            (profile,),
+            None,
+            lambda: (
+                capabilities_for(profile, self.capabilities).schemas_for(self.resource_type) or self.schemas
+            ),
+        )
 
     def get(self, caller: Caller, resource_id: str) -> StoredResource:
         return self.table.require(caller.tenant_id, self.kind, resource_id)

@@ -23,7 +23,6 @@ __all__ = [
     "MAX_BODY_BYTES",
     "body_size",
     "header",
-    "headers",
     "json_body",
     "nesting_depth",
     "parse_json",
@@ -41,11 +40,6 @@ _NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 _STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
 # A \u escape of a UTF-16 surrogate: legal JSON only as a high + low pair (an emoji, say).
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def headers(app: Router) -> dict[str, str]:
-    """The request's headers by lower-case name (built once per request)."""
-    return app.request.headers
 
 
 def header(app: Router, name: str) -> str | None:

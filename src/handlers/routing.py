@@ -196,10 +196,6 @@ class Router:
         """Middlewares run around every route, first registered outermost."""
         self._middlewares.extend(middlewares)
 
-    @property
-    def paths(self) -> list[tuple[str, tuple[str | None, ...]]]:
-        return list(self._routes)
-
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         self.request = request = Request(event, context)
         try:

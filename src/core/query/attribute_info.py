@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Final
 
 from core.filter.evaluator import AttrInfo, AttrType
+from core.identity_cache import IdentityCache
 from core.schema.model import AttributeDef, Schema
 from core.schema.registry import resolve_path
 
@@ -17,9 +18,6 @@ class SchemaAttributeInfo:
     def __init__(self, schemas: Sequence[Schema]) -> None:
         self._schemas = tuple(schemas)
         self._lookup = lru_cache(maxsize=512)(self._resolve)
-
-    def built_for(self, schemas: Sequence[Schema]) -> bool:
-        return len(schemas) == len(self._schemas) and all(map(operator.is_, schemas, self._schemas))
 
     def info(self, schema: str | None, attr: str, sub_attr: str | None) -> AttrInfo | None:
         return self._lookup(
@@ -34,22 +32,13 @@ class SchemaAttributeInfo:
         return _info(resolved.definition, multi_valued=resolved.attribute.multi_valued)
 
 
-_INFOS: dict[tuple[int, ...], SchemaAttributeInfo] = {}
-_INFOS_LIMIT = 64
+_INFOS: Final = IdentityCache[SchemaAttributeInfo](64)
 
 
 def attribute_info(schemas: Sequence[Schema]) -> SchemaAttributeInfo:
     """`SchemaAttributeInfo(schemas)`, one per schema tuple for a warm container, so that its
-    lookups are remembered across requests. Keyed by the schemas' identity (hashing a Schema walks
-    all its definitions); the entry holds them, so an id is not reused while it lives."""
-    key = tuple(map(id, schemas))
-    found = _INFOS.get(key)
-    if found is not None and found.built_for(schemas):
-        return found
-    if len(_INFOS) >= _INFOS_LIMIT:
-        _INFOS.clear()
-    info = _INFOS[key] = SchemaAttributeInfo(schemas)
-    return info
+    lookups are remembered across requests (keyed by the schemas' identity)."""
+    return _INFOS.get(schemas, None, lambda: SchemaAttributeInfo(schemas))
 
 
 def _info(definition: AttributeDef, *, multi_valued: bool) -> AttrInfo:

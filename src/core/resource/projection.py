@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from core.identity_cache import IdentityCache
 from core.schema.common import common_attribute
 from core.schema.model import AttributeDef, Returned, Schema
 from core.schema.registry import resolve_path
@@ -140,11 +141,6 @@ class Projection:
         self._plan: dict[str, tuple[Schema | None, AttributeDef | None]] = {}
         self._keep: dict[tuple[str, str], bool] = {}
         self._sub: dict[tuple[str, str, str], AttributeDef | None] = {}
-
-    def built_for(self, schemas: Sequence[Schema]) -> bool:
-        """Whether this projection was compiled against these very schema objects."""
-        mine = self._schemas
-        return len(mine) == len(schemas) and all(a is b for a, b in zip(mine, schemas, strict=True))
 
     def needs(self, path: str) -> bool:
         """Whether a projected resource can hold any value of the attribute or sub-attribute `path`.
@@ -299,8 +295,7 @@ def project(
     return Projection(schemas, attributes, excluded).apply(resource)
 
 
-_PROJECTIONS: dict[tuple[object, ...], Projection] = {}
-_PROJECTIONS_LIMIT: Final = 256
+_PROJECTIONS: Final = IdentityCache[Projection](256)  # a handful of parameter pairs per schema set
 
 
 def _list_key(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
@@ -314,14 +309,6 @@ def cached_projection(
 ) -> Projection:
     """`Projection(schemas, attributes, excluded)`, reused across requests of a warm container.
 
-    Keyed by the schema objects' identity (hashing a Schema walks all its definitions); the cached
-    projection holds those objects, so an id cannot be reused while its entry lives."""
-    key = (*map(id, schemas), _list_key(attributes), _list_key(excluded))
-    found = _PROJECTIONS.get(key)
-    if found is not None and found.built_for(schemas):
-        return found
-    projection = Projection(schemas, attributes, excluded)
-    if len(_PROJECTIONS) >= _PROJECTIONS_LIMIT:
-        _PROJECTIONS.clear()  # crude, but the working set is a handful of parameter pairs
-    _PROJECTIONS[key] = projection
-    return projection
+    Keyed by the schema objects' identity (`core.identity_cache`)."""
+    key = (_list_key(attributes), _list_key(excluded))
+    return _PROJECTIONS.get(schemas, key, lambda: Projection(schemas, attributes, excluded))

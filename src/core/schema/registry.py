@@ -8,10 +8,11 @@ turn a path into a definition here, so they agree on what a path means.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
+from core.identity_cache import IdentityCache
 from core.schema.common import COMMON_ATTRIBUTES, common_attribute
 from core.schema.enterprise import ENTERPRISE_USER
 from core.schema.group import GROUP
@@ -95,26 +96,16 @@ class ResolvedAttribute:
         return f"{self.schema}:{self.path}"
 
 
-_RESOLVED: dict[tuple[object, ...], tuple[tuple[Schema, ...], ResolvedAttribute | None]] = {}
-_RESOLVED_LIMIT = 4096
+_RESOLVED: Final = IdentityCache[ResolvedAttribute | None](4096)
 _CACHED_PATH_CHARS = 256  # longer paths (hostile input) are resolved, not remembered
 
 
 def resolve_path(resource_schemas: Sequence[Schema], path: str) -> ResolvedAttribute | None:
-    """`resolve_path_uncached`, remembered per path and schema objects: normalisation, PATCH and
-    projections resolve the same few paths on every request. Keyed by the schemas' identity
-    (hashing a Schema walks all its definitions); the entry holds them, so no id is reused."""
+    """`resolve_path_uncached`, remembered per path and schema objects (`core.identity_cache`):
+    normalisation, PATCH and projections resolve the same few paths on every request."""
     if not isinstance(path, str) or len(path) > _CACHED_PATH_CHARS:
         return resolve_path_uncached(resource_schemas, path)
-    key = (path, *map(id, resource_schemas))
-    found = _RESOLVED.get(key)
-    if found is not None and all(map(operator.is_, found[0], resource_schemas)):
-        return found[1]
-    resolved = resolve_path_uncached(resource_schemas, path)
-    if len(_RESOLVED) >= _RESOLVED_LIMIT:
-        _RESOLVED.clear()  # crude, but paths come from a small vocabulary
-    _RESOLVED[key] = (tuple(resource_schemas), resolved)
-    return resolved
+    return _RESOLVED.get(resource_schemas, path, lambda: resolve_path_uncached(resource_schemas, path))
 
 
 def resolve_path_uncached(resource_schemas: Sequence[Schema], path: str) -> ResolvedAttribute | None:
