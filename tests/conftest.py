@@ -48,11 +48,13 @@ from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
 from handlers import authorizer, aws_clients, bulk, groups, resources, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
+from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
 from scimctl.template import load_template, table_create_kwargs  # noqa: E402
 from tests.support import FakeContext, proxy_event, response_headers  # noqa: E402
 
 TEMPLATE = load_template(ROOT / "template.yaml")
+moto_dynamodb.install()  # the same DynamoDB engine as the local gateway and the benchmarks
 
 
 def reset_handler_state() -> None:

@@ -32,6 +32,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from scimctl import moto_dynamodb
 from scimctl.template import (
     API_TYPE,
     DEFAULT_ACCOUNT_ID,
@@ -278,6 +279,7 @@ def local_aws(
             env_overlay({**_LOCAL_AWS_ENV, "AWS_DEFAULT_REGION": region, "AWS_REGION": region})
         )
         # Before any boto3 client exists, so that every client of this run is mocked.
+        moto_dynamodb.install()
         stack.enter_context(mock_aws())
         stack.enter_context(serialized_aws_calls())
         usage_plan_id = create_resources(template, refs)

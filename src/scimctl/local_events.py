@@ -13,11 +13,10 @@ events are in the file before its response is sent.
 Why not moto's EventBridge with a rule and target: that would test moto's routing, not ours, and
 the entry (what the SaaS receives) is exactly what PutEvents gets either way.
 
-moto keeps one shard per table; a transaction that fails restores a copy of the table (stream
-included), so the pump asks for a fresh iterator each time instead of holding one. moto also keeps
-every record forever (DynamoDB keeps 24 hours) and deep-copies them all in every transaction, so
-the pump drops the records it has handled (`trim_moto_stream`), keeping writes fast in long
-sessions.
+moto keeps one shard per table; a transaction that fails drops the records it wrote
+(`scimctl.moto_dynamodb`), so the pump asks for a fresh iterator each time instead of holding one.
+Records are kept 24 hours, as in DynamoDB, or until the pump has handled them
+(`moto_dynamodb.trim_stream`), so a long session's memory does not grow with its writes.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 
 from scimctl.local_aws import AWS_LOCK, LocalAws
+from scimctl.moto_dynamodb import trim_stream
 from scimctl.template import DEFAULT_ACCOUNT_ID
 
 log = logging.getLogger("scimctl.events")
@@ -115,15 +115,8 @@ class JsonLinesSink:
 
 
 def trim_moto_stream(region: str, table_name: str, through: str) -> None:
-    """Drop moto's stream records up to sequence number `through` (what DynamoDB's 24-hour
-    retention does), keeping later sequence numbers unchanged. moto has no API for it."""
-    shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name).stream_shard
-    if shard is None:
-        return
-    handled = int(through) - shard.starting_sequence_number + 1
-    if handled > 0:
-        del shard.items[:handled]
-        shard.starting_sequence_number += handled
+    """Drop moto's stream records up to sequence number `through`: the pump has handled them."""
+    trim_stream(dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name), through)
 
 
 class StreamPump:

@@ -1,0 +1,626 @@
+"""moto's DynamoDB, made to hold a real directory: what the local default, the tests and `bench/` share.
+
+moto 5 answers DynamoDB correctly but at a cost that grows with the table, which a 10,000-user
+tenant turns into minutes per request and gigabytes of memory (issue 13, docs/architecture.md):
+
+* `TransactWriteItems` deep-copies every table a transaction names, once per transaction item, to
+  be able to roll back. Here a transaction copies only the items it touches, before it runs, and a
+  failed one puts those items back one by one (and drops the stream records it wrote), which is
+  the same all-or-nothing outcome.
+* Every `Query`, on the table or on an index, walks every item of the table and sorts what matches.
+  Here each partition keeps its sort keys in order and each index keeps its keys in order
+  (`sortedcontainers`), so a query reads the window it returns: the items after
+  `ExclusiveStartKey` that satisfy the key condition, up to `Limit` or 1 MB. moto then filters,
+  projects and pages that window with its own code, so the answer is moto's answer.
+* The stream keeps every record forever (DynamoDB keeps 24 hours). Here records older than
+  24 hours are dropped, as are records a consumer has handled (`trim_stream`); an iterator pointing
+  before the oldest record gets DynamoDB's `TrimmedDataAccessException`.
+
+`install()` patches moto's classes once per process (idempotent). Only string keys are indexed:
+a table or index whose key attributes are not all `S` keeps moto's own query path, which is
+correct, only slow. The index is built the first time a table is queried and kept current by
+every write path moto has (`PutItem` and `DeleteItem` on the table, `UpdateItem`'s in-place
+change, a transaction's rollback); `IndexStats` counts what the index does, for tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import StreamShard, Table
+from sortedcontainers import SortedList
+
+STREAM_RETENTION = timedelta(hours=24)  # DynamoDB Streams keeps a record for 24 hours
+_MAX_CHAR = "\U0010ffff"  # the greatest code point
+
+_install_lock = threading.Lock()
+_installed = False
+
+
+@dataclass
+class IndexStats:
+    """What the adapter did since the last reset (process-wide): for tests, not for timing."""
+
+    indexed_queries: int = 0  # queries answered from an index
+    fallback_queries: int = 0  # queries left to moto's full walk (non-string keys)
+    window_items: int = 0  # items handed to moto's query code: what a query read
+    builds: int = 0  # indexes built from a table's items (once per table)
+    rollbacks: int = 0  # transactions rolled back item by item
+    items_copied: int = 0  # items copied to be able to roll back
+
+    def reset(self) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, 0)
+
+
+STATS = IndexStats()
+
+
+@dataclass
+class _Settings:
+    indexed: bool = True  # False: every query takes moto's own path (tests compare the two)
+
+
+_settings = _Settings()
+
+
+@contextmanager
+def unindexed() -> Iterator[None]:
+    """Answer queries with moto's own full walk while inside (for differential tests)."""
+    previous, _settings.indexed = _settings.indexed, False
+    try:
+        yield
+    finally:
+        _settings.indexed = previous
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------- index
+@dataclass(frozen=True, slots=True)
+class _IndexKeys:
+    """One secondary index's key attributes (hash, optional range), as the index sorts them."""
+
+    name: str
+    hash_attr: str
+    range_attr: str | None
+
+
+class TableIndex:
+    """The sort order of one table's partitions and of each of its secondary indexes.
+
+    A base partition is the sorted range keys of one hash key. A secondary index partition is the
+    sorted tuples ``(index range?, table hash, table range)``, the order moto sorts index results
+    in. `_entries` remembers where each item is, so that a change replaces its old entries.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.hash_attr: str = table.hash_key_attr
+        self.range_attr: str | None = table.range_key_attr
+        self.partitions: dict[str, SortedList] = {}
+        self.indexes: dict[str, _IndexKeys] = {}
+        self.index_partitions: dict[str, dict[str, SortedList]] = {}
+        for index in table.all_indexes():
+            keys = _index_keys(index.name, index.schema)
+            if keys is not None:
+                self.indexes[index.name] = keys
+                self.index_partitions[index.name] = {}
+        self._entries: dict[tuple[str, str], list[tuple[str, str, tuple[str, ...]]]] = {}
+        for item in table.all_items():
+            self.refresh(item.hash_key, item.range_key, item)
+
+    def refresh(self, hash_key: DynamoType, range_key: DynamoType | None, item: Item | None) -> None:
+        """Make the index agree with the table's current value for this key (None: deleted)."""
+        h = _string(hash_key)
+        r = "" if range_key is None else _string(range_key)
+        if h is None or r is None:
+            return
+        key = (h, r)
+        for index_name, index_hash, entry in self._entries.pop(key, ()):
+            partition = self.index_partitions[index_name].get(index_hash)
+            if partition is not None:
+                partition.discard(entry)
+                if not partition:
+                    del self.index_partitions[index_name][index_hash]
+        base = self.partitions.get(h)
+        if item is None:
+            if base is not None:
+                base.discard(r)
+                if not base:
+                    del self.partitions[h]
+            return
+        if base is None:
+            base = self.partitions[h] = SortedList()
+        if r not in base:
+            base.add(r)
+        placed = []
+        for keys in self.indexes.values():
+            entry_hash, entry = self._index_entry(keys, item, h, r)
+            if entry_hash is None:
+                continue  # an item without the index's key attributes is not in the index
+            self.index_partitions[keys.name].setdefault(entry_hash, SortedList()).add(entry)
+            placed.append((keys.name, entry_hash, entry))
+        if placed:
+            self._entries[key] = placed
+
+    @staticmethod
+    def _index_entry(
+        keys: _IndexKeys, item: Item, h: str, r: str
+    ) -> tuple[str | None, tuple[str, ...]]:
+        index_hash = _string(item.attrs.get(keys.hash_attr))
+        if index_hash is None:
+            return None, ()
+        if keys.range_attr is None:
+            return index_hash, (h, r)
+        index_range = _string(item.attrs.get(keys.range_attr))
+        if not index_range:  # moto leaves items with an empty or missing range key out
+            return None, ()
+        return index_hash, (index_range, h, r)
+
+    # ------------------------------------------------------------------------------------ query
+    def window(
+        self,
+        index_name: str | None,
+        hash_value: str,
+        range_comparison: str | None,
+        range_values: list[str],
+        exclusive_start_key: Mapping[str, Any] | None,
+        forward: bool,
+        limit: int | None,
+    ) -> list[Item]:
+        """The items a query reads, in order: after the start key, within the key condition, up to
+        `limit` (+1 so that moto sees there is more) or just past the 1 MB page limit."""
+        if index_name is None:
+            sorted_keys: SortedList | None = self.partitions.get(hash_value)
+            to_item = self._base_item(hash_value)
+            start = _start_of(exclusive_start_key, (self.range_attr,)) if self.range_attr else None
+        else:
+            keys = self.indexes[index_name]
+            sorted_keys = self.index_partitions[index_name].get(hash_value)
+            to_item = self._index_item
+            attrs = (keys.range_attr, self.hash_attr, self.range_attr)
+            start = _start_of(exclusive_start_key, tuple(a for a in attrs if a))
+        if not sorted_keys:
+            return []
+        ranged = index_name is None or self.indexes[index_name].range_attr is not None
+        low, high = _bounds(sorted_keys, range_comparison, range_values) if ranged else (0, len(sorted_keys))
+        if start is not None:
+            if forward:
+                low = max(low, sorted_keys.bisect_right(start if index_name else start[0]))
+            else:
+                high = min(high, sorted_keys.bisect_left(start if index_name else start[0]))
+        positions: Iterable[int] = range(low, high) if forward else range(high - 1, low - 1, -1)
+        return list(_take(positions, sorted_keys, to_item, limit))
+
+    def _base_item(self, hash_value: str) -> Any:
+        partition = self.table.items[DynamoType({"S": hash_value})]
+
+        def item(range_key: str) -> Item:
+            if self.range_attr is None:
+                return partition  # type: ignore[no-any-return]  # a hash-only table's item
+            return partition[DynamoType({"S": range_key})]  # type: ignore[no-any-return]
+
+        return item
+
+    def _index_item(self, entry: tuple[str, ...]) -> Item:
+        h, r = entry[-2], entry[-1]
+        partition = self.table.items[DynamoType({"S": h})]
+        if self.range_attr is None:
+            return partition  # type: ignore[no-any-return]
+        return partition[DynamoType({"S": r})]  # type: ignore[no-any-return]
+
+
+def _index_keys(name: str, schema: list[dict[str, str]]) -> _IndexKeys | None:
+    hashes = [k["AttributeName"] for k in schema if k["KeyType"] == "HASH"]
+    ranges = [k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"]
+    if len(hashes) != 1 or len(ranges) > 1:
+        return None  # multi-attribute keys: moto's own path
+    return _IndexKeys(name, hashes[0], ranges[0] if ranges else None)
+
+
+def _string(value: DynamoType | None) -> str | None:
+    if value is None or value.type != "S":
+        return None
+    return value.value  # type: ignore[no-any-return]
+
+
+def _start_of(key: Mapping[str, Any] | None, attrs: tuple[str | None, ...]) -> tuple[str, ...] | None:
+    if not key:
+        return None
+    values = []
+    for attr in attrs:
+        raw = key.get(attr) if attr else None
+        value = raw.get("S") if isinstance(raw, Mapping) else _string(raw) if raw is not None else None
+        if not isinstance(value, str):
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+# A key condition's operator as moto passes it (expression syntax or the legacy name).
+_RANGE_OPERATORS: Final = {
+    **{name: name for name in ("EQ", "LT", "LE", "GT", "GE", "BETWEEN", "BEGINS_WITH")},
+    "=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE",
+}  # fmt: skip
+
+
+def _bounds(keys: SortedList, comparison: str | None, values: list[str]) -> tuple[int, int]:
+    """Positions [low, high) whose first key component satisfies the range condition."""
+
+    def before(value: str) -> int:  # first position whose range key is >= value
+        return int(keys.bisect_left(value if _is_base(keys) else (value,)))
+
+    def after(value: str) -> int:  # first position whose range key is > value
+        # Every string greater than `value` is at least value + "\0".
+        return int(keys.bisect_left(value + "\0" if _is_base(keys) else (value + "\0",)))
+
+    size = len(keys)
+    if comparison is None:
+        return 0, size
+    op = _RANGE_OPERATORS[comparison.upper()]
+    if op == "EQ":
+        return before(values[0]), after(values[0])
+    if op == "LT":
+        return 0, before(values[0])
+    if op == "LE":
+        return 0, after(values[0])
+    if op == "GT":
+        return after(values[0]), size
+    if op == "GE":
+        return before(values[0]), size
+    if op == "BETWEEN":
+        return before(values[0]), after(values[1])
+    if op == "BEGINS_WITH":
+        end = _prefix_end(values[0])
+        return before(values[0]), size if end is None else before(end)
+    raise ValueError(f"unsupported range comparison {comparison!r}")
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string greater than every string that begins with `prefix` (None: no bound)."""
+    stripped = prefix.rstrip(_MAX_CHAR)
+    if not stripped:
+        return None
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
+
+
+def _is_base(keys: SortedList) -> bool:
+    return len(keys) == 0 or isinstance(keys[0], str)
+
+
+def _take(positions: Iterable[int], keys: SortedList, to_item: Any, limit: int | None) -> Iterator[Item]:
+    wanted = None if limit is None else limit + 1
+    size = 0
+    for count, position in enumerate(positions):
+        if wanted is not None and count >= wanted:
+            return
+        item: Item = to_item(keys[position])
+        yield item
+        size += item.size()
+        if wanted is None and size > RESULT_SIZE_LIMIT:
+            return
+
+
+def table_index(table: Table) -> TableIndex:
+    index: TableIndex | None = table.__dict__.get("_scim_index")
+    if index is None:
+        index = TableIndex(table)
+        table.__dict__["_scim_index"] = index
+        STATS.builds += 1
+    return index
+
+
+def _refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+    index: TableIndex | None = table.__dict__.get("_scim_index")
+    if index is not None:
+        index.refresh(hash_key, range_key, table.get_item(hash_key, range_key))
+
+
+# ---------------------------------------------------------------------------------------- query
+class _Window:
+    """The table, except that `all_items` is the query's window (moto's query reads only that)."""
+
+    def __init__(self, table: Table, items: list[Item]) -> None:
+        self._table = table
+        self._items = items
+
+    def all_items(self) -> list[Item]:
+        return self._items
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+def _indexed_query(original: Any) -> Any:
+    def query(self: Table, hash_key: Any, range_comparison: Any, range_objs: Any, limit: Any,
+              exclusive_start_key: Any, scan_index_forward: Any, projection_expressions: Any,
+              index_name: str | None = None, consistent_read: bool = False,
+              filter_expression: Any = None, hash_key_conditions: Any = None,
+              range_key_conditions: Any = None, **filter_kwargs: Any) -> Any:  # fmt: skip
+        args = (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                scan_index_forward, projection_expressions, index_name, consistent_read,
+                filter_expression)  # fmt: skip
+        kwargs = {"hash_key_conditions": hash_key_conditions,
+                  "range_key_conditions": range_key_conditions, **filter_kwargs}  # fmt: skip
+        plan = _plan(self, hash_key, range_comparison, range_objs, index_name,
+                     hash_key_conditions, range_key_conditions, filter_kwargs)  # fmt: skip
+        if plan is None or not _settings.indexed:
+            STATS.fallback_queries += 1
+            return original(self, *args, **kwargs)
+        hash_value, range_values = plan
+        window = table_index(self).window(
+            index_name, hash_value, range_comparison, range_values, exclusive_start_key,
+            scan_index_forward is not False, limit,
+        )  # fmt: skip
+        STATS.indexed_queries += 1
+        STATS.window_items += len(window)
+        return original(_Window(self, window), *args, **kwargs)
+
+    return query
+
+
+def _plan(
+    table: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    index_name: str | None,
+    hash_conditions: list[tuple[str, DynamoType]] | None,
+    range_conditions: list[tuple[str, str, list[DynamoType]]] | None,
+    filter_kwargs: Mapping[str, Any],
+) -> tuple[str, list[str]] | None:
+    """The (hash value, range values) to read from the index, or None for moto's own path."""
+    if filter_kwargs or len(range_conditions or ()) > 1:
+        return None  # legacy KeyConditions, or multi-attribute range keys
+    if range_comparison is not None and range_comparison.upper() not in _RANGE_OPERATORS:
+        return None
+    if not _string_keys(table, index_name):
+        return None
+    if index_name is None:
+        hash_value = _string(hash_key)
+    else:
+        conditions = hash_conditions or []
+        if len(conditions) != 1:
+            return None
+        hash_value = _string(conditions[0][1])
+    range_values = [_string(v) for v in range_objs or ()]
+    if hash_value is None or any(v is None for v in range_values):
+        return None
+    return hash_value, [v for v in range_values if v is not None]
+
+
+def _string_keys(table: Table, index_name: str | None) -> bool:
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.attr}
+    names = [table.hash_key_attr, table.range_key_attr]
+    if index_name is not None:
+        index = table_index(table).indexes.get(index_name)
+        if index is None:
+            return False
+        names += [index.hash_attr, index.range_attr]
+    return all(types.get(name) == "S" for name in names if name)
+
+
+# ---------------------------------------------------------------------------------------- writes
+def _tracked_put(original: Any) -> Any:
+    def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+        item = original(self, item_attrs, *args, **kwargs)
+        _refresh(self, item.hash_key, item.range_key)
+        return item  # type: ignore[no-any-return]
+
+    return put_item
+
+
+def _tracked_delete(original: Any) -> Any:
+    def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+        item = original(self, hash_key, range_key)
+        _refresh(self, hash_key, range_key)
+        return item  # type: ignore[no-any-return]
+
+    return delete_item
+
+
+def _tracked_update(original: Any) -> Any:
+    # UpdateItem changes the stored item in place, so the index is refreshed after it.
+    def update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any,
+                    **kwargs: Any) -> Item:  # fmt: skip
+        try:
+            return original(self, table_name, key, *args, **kwargs)  # type: ignore[no-any-return]
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None:
+                hash_key, range_key = _key_of(table, key)
+                if hash_key is not None:
+                    _refresh(table, hash_key, range_key)
+
+    return update_item
+
+
+def _key_of(table: Table, attrs: Mapping[str, Any]) -> tuple[DynamoType | None, DynamoType | None]:
+    raw_hash = attrs.get(table.hash_key_attr)
+    if raw_hash is None:
+        return None, None
+    raw_range = attrs.get(table.range_key_attr) if table.range_key_attr else None
+    if table.range_key_attr and raw_range is None:
+        return None, None
+    return DynamoType(raw_hash), None if raw_range is None else DynamoType(raw_range)
+
+
+# ---------------------------------------------------------------------------------------- transactions
+class _TablesAreNotCopied:
+    """Stands in for the `copy` module inside moto's DynamoDB backend: `deepcopy` of a table is
+    the table itself, so moto's whole-table backup (and its no-op "restore") costs nothing; every
+    other copy is a real one. `_item_level_rollback` does the rollback instead."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+@dataclass
+class _Before:
+    table: Table
+    hash_key: DynamoType
+    range_key: DynamoType | None
+    item: Item | None
+
+
+def _touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[_Before]:
+    """A copy of every item the transaction may change, taken before it runs."""
+    before: dict[tuple[str, Any, Any], _Before] = {}
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            if op_type == "ConditionCheck" or not isinstance(op, Mapping):
+                continue
+            table = backend.tables.get(op.get("TableName", ""))
+            attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not isinstance(attrs, Mapping):
+                continue
+            try:
+                hash_key, range_key = _key_of(table, attrs)
+            except Exception:  # noqa: BLE001 - a malformed key: moto will refuse it, nothing to save
+                continue
+            if hash_key is None or (table.name, hash_key, range_key) in before:
+                continue
+            current = table.get_item(hash_key, range_key)
+            STATS.items_copied += current is not None
+            before[(table.name, hash_key, range_key)] = _Before(
+                table, hash_key, range_key, copy.deepcopy(current)
+            )
+    return list(before.values())
+
+
+def _restore(saved: list[_Before], stream_lengths: Mapping[str, int]) -> None:
+    for entry in saved:
+        table = entry.table
+        if entry.range_key is None:
+            if entry.item is None:
+                table.items.pop(entry.hash_key, None)
+            else:
+                table.items[entry.hash_key] = entry.item  # type: ignore[assignment]
+        elif entry.item is None:
+            table.items.get(entry.hash_key, {}).pop(entry.range_key, None)
+            if not table.items.get(entry.hash_key, True):
+                del table.items[entry.hash_key]
+        else:
+            table.items[entry.hash_key][entry.range_key] = entry.item
+        _refresh(table, entry.hash_key, entry.range_key)
+    for entry in saved:
+        shard = entry.table.stream_shard
+        first_new = stream_lengths.get(entry.table.name)
+        if shard is not None and first_new is not None:
+            # The records of writes that never happened (by sequence number: records that expired
+            # meanwhile shifted the list).
+            del shard.items[max(0, first_new - shard.starting_sequence_number) :]
+
+
+def _next_sequence(shard: StreamShard | None) -> int | None:
+    return None if shard is None else shard.starting_sequence_number + len(shard.items)
+
+
+def _item_level_rollback(original: Any) -> Any:
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        saved = _touched(self, transact_items) if len(transact_items) <= 100 else []
+        streams = {s.table.name: _next_sequence(s.table.stream_shard) for s in saved}
+        try:
+            original(self, transact_items)
+        except BaseException:
+            STATS.rollbacks += 1
+            _restore(saved, streams)
+            raise
+
+    return transact_write_items
+
+
+# ---------------------------------------------------------------------------------------- streams
+def _bounded_stream(original: Any) -> Any:
+    def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        original(self, old, new)
+        _drop_expired(self, _now() - STREAM_RETENTION)
+
+    return add
+
+
+def _drop_expired(shard: StreamShard, oldest_kept: datetime) -> None:
+    expired = 0
+    for record in shard.items:
+        created = record.record["dynamodb"]["ApproximateCreationDateTime"]
+        if _aware(created) >= oldest_kept:
+            break
+        expired += 1
+    _drop_first(shard, expired)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _drop_first(shard: StreamShard, count: int) -> None:
+    if count > 0:
+        del shard.items[:count]
+        shard.starting_sequence_number += count  # later records keep their sequence numbers
+
+
+def _trimmed_error(original: Any) -> Any:
+    def get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        if start < self.starting_sequence_number:
+            raise JsonRESTError(
+                "TrimmedDataAccessException",
+                "The operation attempted to read past the oldest stream record in a shard.",
+            )
+        return original(self, start, quantity)  # type: ignore[no-any-return]
+
+    return get
+
+
+def trim_stream(table: Table, through: str | int) -> int:
+    """Drop the stream records up to sequence number `through`, which a consumer has handled;
+    later records keep their sequence numbers. Returns how many were dropped."""
+    shard = table.stream_shard
+    if shard is None:
+        return 0
+    handled = max(0, min(int(through) - shard.starting_sequence_number + 1, len(shard.items)))
+    _drop_first(shard, handled)
+    return handled
+
+
+def stream_length(table: Table) -> int:
+    return 0 if table.stream_shard is None else len(table.stream_shard.items)
+
+
+# ---------------------------------------------------------------------------------------- install
+def install() -> None:
+    """Patch moto's DynamoDB classes (once per process)."""
+    global _installed  # noqa: PLW0603 - one patch per process
+    with _install_lock:
+        if _installed:
+            return
+        Table.query = _indexed_query(Table.query)  # type: ignore[method-assign]
+        Table.put_item = _tracked_put(Table.put_item)  # type: ignore[method-assign]
+        Table.delete_item = _tracked_delete(Table.delete_item)  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = _tracked_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = _item_level_rollback(  # type: ignore[method-assign]
+            DynamoDBBackend.transact_write_items
+        )
+        dynamodb_models.copy = _TablesAreNotCopied()  # type: ignore[assignment]
+        StreamShard.add = _bounded_stream(StreamShard.add)  # type: ignore[method-assign]
+        StreamShard.get = _trimmed_error(StreamShard.get)  # type: ignore[method-assign]
+        _installed = True
