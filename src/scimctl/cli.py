@@ -1,6 +1,7 @@
 """`scimctl`: tenants, tokens and the local gateway.
 
-    scimctl serve [--host 127.0.0.1] [--port 8000] [--token-file F] [--events-file F]
+    scimctl serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR [--reset]] [--token-file F]
+                  [--events-file F]
     scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore …
     scimctl [target] token issue|list|revoke|revoke-all …
     scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--preset", default="default", choices=sorted(PRESETS), help="profile of the demo tenant"
     )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep tenants, tokens, users, groups and the audit trail here across restarts "
+        "(default: in memory only); the demo token goes to DIR/demo-token, events to DIR/events.jsonl",
+    )
+    serve.add_argument("--reset", action="store_true", help="with --data-dir: start with empty data")
     serve.add_argument(
         "--throttle",
         action="store_true",
@@ -267,9 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             token_file=args.token_file,
             state_file=args.state_file,
-            events_file=args.events_file,
+            events_file=args.events_file or (args.data_dir / "events.jsonl" if args.data_dir else None),
             preset=args.preset,
             throttle_tenants=args.throttle,
+            data_dir=args.data_dir,
+            reset=args.reset,
         )
         return 0
     try:

@@ -22,7 +22,6 @@ import functools
 import importlib
 import json
 import logging
-import os
 import re
 import signal
 import socket
@@ -42,10 +41,10 @@ from types import FrameType
 from typing import Any, Final
 from urllib.parse import unquote
 
-from core import profiles
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from scimctl.admin import Admin
+from scimctl.demo_tenant import DEMO_TENANT, DEMO_TOKEN_FILE, ensure_demo_tenant
 from scimctl.local_aws import (
     DEFAULT_STATE_FILE,
     LOCAL_API_ID,
@@ -56,6 +55,7 @@ from scimctl.local_aws import (
     local_refs,
 )
 from scimctl.local_events import events_pump
+from scimctl.local_store import Loaded, LocalStore, StoreError
 from scimctl.openapi_doc import openapi_json
 from scimctl.template import (
     API_TYPE,
@@ -74,8 +74,6 @@ from scimctl.usage_plan import UsagePlanKeys
 log = logging.getLogger("scimctl.gateway")
 
 MAX_BODY_BYTES: Final = 10 * 1024 * 1024  # API Gateway REST payload limit
-DEMO_TENANT: Final = "demo"
-DEMO_TOKEN_NAME: Final = "local-demo"  # noqa: S105 - a label
 UNAUTHORIZED_MESSAGE: Final = "Unauthorized"  # the one authorizer error API Gateway answers 401
 _ERROR_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -991,6 +989,11 @@ class RunningGateway:
     state_file: Path | None
     events_file: Path | None  # the PutEvents entries the events handler made, one JSON per line
     _exit: ExitStack = field(repr=False)
+    data_dir: Path | None = None  # where the data is kept across restarts (None: in memory only)
+    token_file: Path | None = None
+    token_reused: bool = False  # the token is the one an earlier start issued (--data-dir)
+    store: LocalStore | None = None
+    loaded: Loaded | None = None  # what the start read back from data_dir
 
     @property
     def port(self) -> int:
@@ -1043,11 +1046,15 @@ def start_gateway(
     preset: str = "default",
     parameters: Mapping[str, str] | None = None,
     throttle_tenants: bool = False,
+    data_dir: Path | None = None,
+    reset: bool = False,
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
     ``port=0`` picks a free port (tests); moto's HTTP API listens on ``aws_port``, by default
-    the gateway's port + 1 (any free port when ``port`` is 0).
+    the gateway's port + 1 (any free port when ``port`` is 0). With ``data_dir`` the data is
+    read back from there and kept there (`scimctl.local_store`; ``reset`` starts empty), and the
+    demo token is kept in ``data_dir/demo-token`` unless ``token_file`` names another file.
     """
     gateway = LocalGateway(
         template_path or default_template_path(),
@@ -1075,6 +1082,13 @@ def start_gateway(
                 api_url=api_url,
             )
         )
+        store = loaded = None
+        if data_dir is not None:
+            store = LocalStore(data_dir, reset=reset)
+            stack.callback(store.close)  # after the HTTP server stopped: the last writes are kept
+            loaded = store.load(aws)
+            store.start()
+            token_file = token_file or data_dir / DEMO_TOKEN_FILE
         if events_file is not None:
             # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
             gateway.environment["SCIM_BASE_URL"] = api_url
@@ -1090,11 +1104,17 @@ def start_gateway(
                 else None
             ),
         )
-        admin.create_tenant(DEMO_TENANT, "Demo tenant", profiles.preset(preset))
-        token = admin.issue_token(DEMO_TENANT, DEMO_TOKEN_NAME).token
-        if token_file is not None:
-            _write_secret(token_file, token)
-            stack.callback(_remove_quietly, token_file)
+        demo = ensure_demo_tenant(
+            admin,
+            TenantTable(aws.client("dynamodb"), aws.table_name),
+            TokenHashStore(aws.client("secretsmanager"), aws.secrets_prefix),
+            preset=preset,
+            token_file=token_file,
+            reuse=data_dir is not None,
+        )
+        token = demo.token
+        if token_file is not None and data_dir is None:
+            stack.callback(_remove_quietly, token_file)  # the data goes, so does its token
         thread = threading.Thread(target=httpd.serve_forever, name="local-gateway", daemon=True)
         thread.start()
         stack.callback(thread.join, 5)
@@ -1111,16 +1131,13 @@ def start_gateway(
             state_file=state_file,
             events_file=events_file,
             _exit=stack.pop_all(),
+            data_dir=data_dir,
+            token_file=token_file,
+            token_reused=demo.reused,
+            store=store,
+            loaded=loaded,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
-
-
-def _write_secret(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def _remove_quietly(path: Path) -> None:
@@ -1129,10 +1146,18 @@ def _remove_quietly(path: Path) -> None:
 
 
 def banner(running: RunningGateway) -> str:
+    if running.data_dir is None:
+        kept = "moto in-process; data is lost on exit"
+    else:
+        kept = f"moto in-process; data kept in {running.data_dir}, --reset starts empty"
+    if running.token_reused:
+        token = f"the same as before, in {running.token_file} (TOKEN=$(cat {running.token_file}))"
+    else:
+        token = running.token + (f" (also in {running.token_file})" if running.token_file else "")
     return (
-        "Serverless SCIM local gateway (moto in-process; data is lost on exit)\n"
+        f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
-        f"Token:       {running.token}\n"
+        f"Token:       {token}\n"
         f'Try:         curl -H "Authorization: Bearer $TOKEN" {running.tenant_url}/ServiceProviderConfig\n'
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"
@@ -1153,6 +1178,8 @@ def serve(
     events_file: Path | None = None,
     preset: str = "default",
     throttle_tenants: bool = False,
+    data_dir: Path | None = None,
+    reset: bool = False,
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1175,7 +1202,12 @@ def serve(
                 events_file=events_file,
                 preset=preset,
                 throttle_tenants=throttle_tenants,
+                data_dir=data_dir,
+                reset=reset,
             )
+        except StoreError as exc:
+            print(f"scimctl: {exc}", file=sys.stderr)
+            raise SystemExit(2) from exc
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)
             raise SystemExit(2) from exc

@@ -26,8 +26,10 @@ change, a transaction's rollback); `IndexStats` counts what the index does, for 
 from __future__ import annotations
 
 import copy
+import inspect
+import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,10 +37,9 @@ from typing import Any, Final
 
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import models as dynamodb_models
-from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, StreamShard, Table
 from sortedcontainers import SortedList
 
 STREAM_RETENTION = timedelta(hours=24)  # DynamoDB Streams keeps a record for 24 hours
@@ -129,13 +130,7 @@ class TableIndex:
         r = "" if range_key is None else _string(range_key)
         if h is None or r is None:
             return
-        key = (h, r)
-        for index_name, index_hash, entry in self._entries.pop(key, ()):
-            partition = self.index_partitions[index_name].get(index_hash)
-            if partition is not None:
-                partition.discard(entry)
-                if not partition:
-                    del self.index_partitions[index_name][index_hash]
+        self._remove_index_entries((h, r))
         base = self.partitions.get(h)
         if item is None:
             if base is not None:
@@ -147,6 +142,17 @@ class TableIndex:
             base = self.partitions[h] = SortedList()
         if r not in base:
             base.add(r)
+        self._add_index_entries(item, h, r)
+
+    def _remove_index_entries(self, key: tuple[str, str]) -> None:
+        for index_name, index_hash, entry in self._entries.pop(key, ()):
+            partition = self.index_partitions[index_name].get(index_hash)
+            if partition is not None:
+                partition.discard(entry)
+                if not partition:
+                    del self.index_partitions[index_name][index_hash]
+
+    def _add_index_entries(self, item: Item, h: str, r: str) -> None:
         placed = []
         for keys in self.indexes.values():
             entry_hash, entry = self._index_entry(keys, item, h, r)
@@ -155,18 +161,16 @@ class TableIndex:
             self.index_partitions[keys.name].setdefault(entry_hash, SortedList()).add(entry)
             placed.append((keys.name, entry_hash, entry))
         if placed:
-            self._entries[key] = placed
+            self._entries[(h, r)] = placed
 
     @staticmethod
-    def _index_entry(
-        keys: _IndexKeys, item: Item, h: str, r: str
-    ) -> tuple[str | None, tuple[str, ...]]:
-        index_hash = _string(item.attrs.get(keys.hash_attr))
+    def _index_entry(keys: _IndexKeys, item: Item, h: str, r: str) -> tuple[str | None, tuple[str, ...]]:
+        index_hash = _key_string(item, keys.hash_attr)
         if index_hash is None:
             return None, ()
         if keys.range_attr is None:
             return index_hash, (h, r)
-        index_range = _string(item.attrs.get(keys.range_attr))
+        index_range = _key_string(item, keys.range_attr)
         if not index_range:  # moto leaves items with an empty or missing range key out
             return None, ()
         return index_hash, (index_range, h, r)
@@ -176,6 +180,7 @@ class TableIndex:
         self,
         index_name: str | None,
         hash_value: str,
+        *,
         range_comparison: str | None,
         range_values: list[str],
         exclusive_start_key: Mapping[str, Any] | None,
@@ -211,8 +216,9 @@ class TableIndex:
 
         def item(range_key: str) -> Item:
             if self.range_attr is None:
-                return partition  # type: ignore[no-any-return]  # a hash-only table's item
-            return partition[DynamoType({"S": range_key})]  # type: ignore[no-any-return]
+                return partition  # type: ignore[return-value]  # a hash-only table's item
+            found: Item = partition[DynamoType({"S": range_key})]
+            return found
 
         return item
 
@@ -220,8 +226,9 @@ class TableIndex:
         h, r = entry[-2], entry[-1]
         partition = self.table.items[DynamoType({"S": h})]
         if self.range_attr is None:
-            return partition  # type: ignore[no-any-return]
-        return partition[DynamoType({"S": r})]  # type: ignore[no-any-return]
+            return partition  # type: ignore[return-value]  # a hash-only table's item
+        found: Item = partition[DynamoType({"S": r})]
+        return found
 
 
 def _index_keys(name: str, schema: list[dict[str, str]]) -> _IndexKeys | None:
@@ -230,6 +237,14 @@ def _index_keys(name: str, schema: list[dict[str, str]]) -> _IndexKeys | None:
     if len(hashes) != 1 or len(ranges) > 1:
         return None  # multi-attribute keys: moto's own path
     return _IndexKeys(name, hashes[0], ranges[0] if ranges else None)
+
+
+def _key_string(item: Item, attr: str) -> str | None:
+    """A string key attribute of the item (without parsing a restored item's attributes)."""
+    keys: dict[str, str] | None = item.__dict__.get("_keys")
+    if keys is not None:
+        return keys.get(attr)
+    return _string(item.attrs.get(attr))
 
 
 def _string(value: DynamoType | None) -> str | None:
@@ -254,40 +269,42 @@ def _start_of(key: Mapping[str, Any] | None, attrs: tuple[str | None, ...]) -> t
 # A key condition's operator as moto passes it (expression syntax or the legacy name).
 _RANGE_OPERATORS: Final = {
     **{name: name for name in ("EQ", "LT", "LE", "GT", "GE", "BETWEEN", "BEGINS_WITH")},
-    "=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE",
-}  # fmt: skip
+    "=": "EQ",
+    "<": "LT",
+    "<=": "LE",
+    ">": "GT",
+    ">=": "GE",
+}
 
 
 def _bounds(keys: SortedList, comparison: str | None, values: list[str]) -> tuple[int, int]:
     """Positions [low, high) whose first key component satisfies the range condition."""
+    base = _is_base(keys)
 
-    def before(value: str) -> int:  # first position whose range key is >= value
-        return int(keys.bisect_left(value if _is_base(keys) else (value,)))
+    def at_least(value: str) -> int:  # the first position whose range key is >= value
+        return int(keys.bisect_left(value if base else (value,)))
 
-    def after(value: str) -> int:  # first position whose range key is > value
+    def above(value: str) -> int:  # the first position whose range key is > value
         # Every string greater than `value` is at least value + "\0".
-        return int(keys.bisect_left(value + "\0" if _is_base(keys) else (value + "\0",)))
+        return at_least(value + "\0")
 
-    size = len(keys)
+    def prefixed(prefix: str) -> tuple[int, int]:
+        end = _prefix_end(prefix)
+        return at_least(prefix), len(keys) if end is None else at_least(end)
+
     if comparison is None:
-        return 0, size
-    op = _RANGE_OPERATORS[comparison.upper()]
-    if op == "EQ":
-        return before(values[0]), after(values[0])
-    if op == "LT":
-        return 0, before(values[0])
-    if op == "LE":
-        return 0, after(values[0])
-    if op == "GT":
-        return after(values[0]), size
-    if op == "GE":
-        return before(values[0]), size
-    if op == "BETWEEN":
-        return before(values[0]), after(values[1])
-    if op == "BEGINS_WITH":
-        end = _prefix_end(values[0])
-        return before(values[0]), size if end is None else before(end)
-    raise ValueError(f"unsupported range comparison {comparison!r}")
+        return 0, len(keys)
+    first = values[0]
+    bounds: dict[str, Callable[[], tuple[int, int]]] = {
+        "EQ": lambda: (at_least(first), above(first)),
+        "LT": lambda: (0, at_least(first)),
+        "LE": lambda: (0, above(first)),
+        "GT": lambda: (above(first), len(keys)),
+        "GE": lambda: (at_least(first), len(keys)),
+        "BETWEEN": lambda: (at_least(first), above(values[1])),
+        "BEGINS_WITH": lambda: prefixed(first),
+    }
+    return bounds[_RANGE_OPERATORS[comparison.upper()]]()
 
 
 def _prefix_end(prefix: str) -> str | None:
@@ -324,10 +341,27 @@ def table_index(table: Table) -> TableIndex:
     return index
 
 
-def _refresh(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+ChangeListener = Callable[[Table, DynamoType, "DynamoType | None"], None]
+_listeners: list[ChangeListener] = []
+
+
+def add_change_listener(listener: ChangeListener) -> None:
+    """Call `listener(table, hash_key, range_key)` after every change to an item (a write, or a
+    rollback putting it back); the item's value is then ``table.get_item(hash_key, range_key)``."""
+    _listeners.append(listener)
+
+
+def remove_change_listener(listener: ChangeListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _changed(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
     index: TableIndex | None = table.__dict__.get("_scim_index")
     if index is not None:
         index.refresh(hash_key, range_key, table.get_item(hash_key, range_key))
+    for listener in _listeners:
+        listener(table, hash_key, range_key)
 
 
 # ---------------------------------------------------------------------------------------- query
@@ -345,27 +379,50 @@ class _Window:
         return getattr(self._table, name)
 
 
+@dataclass(frozen=True)
+class _Query:
+    """The arguments of moto's `Table.query` that decide which items it reads."""
+
+    hash_key: DynamoType | None
+    range_comparison: str | None
+    range_objs: list[DynamoType]
+    limit: int | None
+    exclusive_start_key: dict[str, Any] | None
+    scan_index_forward: bool | None
+    index_name: str | None
+    hash_key_conditions: list[tuple[str, DynamoType]] | None
+    range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None
+    filter_kwargs: dict[str, Any]
+
+    @classmethod
+    def bind(cls, signature: inspect.Signature, table: Table, args: Any, kwargs: Any) -> _Query:
+        bound = signature.bind(table, *args, **kwargs)
+        bound.apply_defaults()
+        values = bound.arguments
+        fields: dict[str, Any] = {name: values.get(name) for name in cls.__dataclass_fields__}
+        fields["filter_kwargs"] = values.get("filter_kwargs") or {}
+        return cls(**fields)
+
+
 def _indexed_query(original: Any) -> Any:
-    def query(self: Table, hash_key: Any, range_comparison: Any, range_objs: Any, limit: Any,
-              exclusive_start_key: Any, scan_index_forward: Any, projection_expressions: Any,
-              index_name: str | None = None, consistent_read: bool = False,
-              filter_expression: Any = None, hash_key_conditions: Any = None,
-              range_key_conditions: Any = None, **filter_kwargs: Any) -> Any:  # fmt: skip
-        args = (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                scan_index_forward, projection_expressions, index_name, consistent_read,
-                filter_expression)  # fmt: skip
-        kwargs = {"hash_key_conditions": hash_key_conditions,
-                  "range_key_conditions": range_key_conditions, **filter_kwargs}  # fmt: skip
-        plan = _plan(self, hash_key, range_comparison, range_objs, index_name,
-                     hash_key_conditions, range_key_conditions, filter_kwargs)  # fmt: skip
-        if plan is None or not _settings.indexed:
+    signature = inspect.signature(original)
+
+    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
+        request = _Query.bind(signature, self, args, kwargs)
+        plan = _plan(self, request) if _settings.indexed else None
+        if plan is None:
             STATS.fallback_queries += 1
             return original(self, *args, **kwargs)
         hash_value, range_values = plan
         window = table_index(self).window(
-            index_name, hash_value, range_comparison, range_values, exclusive_start_key,
-            scan_index_forward is not False, limit,
-        )  # fmt: skip
+            request.index_name,
+            hash_value,
+            range_comparison=request.range_comparison,
+            range_values=range_values,
+            exclusive_start_key=request.exclusive_start_key,
+            forward=request.scan_index_forward is not False,
+            limit=request.limit,
+        )
         STATS.indexed_queries += 1
         STATS.window_items += len(window)
         return original(_Window(self, window), *args, **kwargs)
@@ -373,31 +430,23 @@ def _indexed_query(original: Any) -> Any:
     return query
 
 
-def _plan(
-    table: Table,
-    hash_key: DynamoType | None,
-    range_comparison: str | None,
-    range_objs: list[DynamoType],
-    index_name: str | None,
-    hash_conditions: list[tuple[str, DynamoType]] | None,
-    range_conditions: list[tuple[str, str, list[DynamoType]]] | None,
-    filter_kwargs: Mapping[str, Any],
-) -> tuple[str, list[str]] | None:
+def _plan(table: Table, request: _Query) -> tuple[str, list[str]] | None:
     """The (hash value, range values) to read from the index, or None for moto's own path."""
-    if filter_kwargs or len(range_conditions or ()) > 1:
+    if request.filter_kwargs or len(request.range_key_conditions or ()) > 1:
         return None  # legacy KeyConditions, or multi-attribute range keys
-    if range_comparison is not None and range_comparison.upper() not in _RANGE_OPERATORS:
+    comparison = request.range_comparison
+    if comparison is not None and comparison.upper() not in _RANGE_OPERATORS:
         return None
-    if not _string_keys(table, index_name):
+    if not _string_keys(table, request.index_name):
         return None
-    if index_name is None:
-        hash_value = _string(hash_key)
+    if request.index_name is None:
+        hash_value = _string(request.hash_key)
     else:
-        conditions = hash_conditions or []
+        conditions = request.hash_key_conditions or []
         if len(conditions) != 1:
             return None
         hash_value = _string(conditions[0][1])
-    range_values = [_string(v) for v in range_objs or ()]
+    range_values = [_string(v) for v in request.range_objs or ()]
     if hash_value is None or any(v is None for v in range_values):
         return None
     return hash_value, [v for v in range_values if v is not None]
@@ -418,7 +467,7 @@ def _string_keys(table: Table, index_name: str | None) -> bool:
 def _tracked_put(original: Any) -> Any:
     def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
         item = original(self, item_attrs, *args, **kwargs)
-        _refresh(self, item.hash_key, item.range_key)
+        _changed(self, item.hash_key, item.range_key)
         return item  # type: ignore[no-any-return]
 
     return put_item
@@ -427,7 +476,7 @@ def _tracked_put(original: Any) -> Any:
 def _tracked_delete(original: Any) -> Any:
     def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
         item = original(self, hash_key, range_key)
-        _refresh(self, hash_key, range_key)
+        _changed(self, hash_key, range_key)
         return item  # type: ignore[no-any-return]
 
     return delete_item
@@ -435,8 +484,9 @@ def _tracked_delete(original: Any) -> Any:
 
 def _tracked_update(original: Any) -> Any:
     # UpdateItem changes the stored item in place, so the index is refreshed after it.
-    def update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any,
-                    **kwargs: Any) -> Item:  # fmt: skip
+    def update_item(
+        self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Item:
         try:
             return original(self, table_name, key, *args, **kwargs)  # type: ignore[no-any-return]
         finally:
@@ -444,9 +494,16 @@ def _tracked_update(original: Any) -> Any:
             if table is not None:
                 hash_key, range_key = _key_of(table, key)
                 if hash_key is not None:
-                    _refresh(table, hash_key, range_key)
+                    _changed(table, hash_key, range_key)
 
     return update_item
+
+
+def _key_or_none(table: Table, attrs: Mapping[str, Any]) -> tuple[DynamoType | None, DynamoType | None]:
+    try:
+        return _key_of(table, attrs)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        return None, None  # a malformed key: moto refuses the transaction, there is nothing to save
 
 
 def _key_of(table: Table, attrs: Mapping[str, Any]) -> tuple[DynamoType | None, DynamoType | None]:
@@ -494,10 +551,7 @@ def _touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> 
             attrs = op.get("Item") if op_type == "Put" else op.get("Key")
             if table is None or not isinstance(attrs, Mapping):
                 continue
-            try:
-                hash_key, range_key = _key_of(table, attrs)
-            except Exception:  # noqa: BLE001 - a malformed key: moto will refuse it, nothing to save
-                continue
+            hash_key, range_key = _key_or_none(table, attrs)
             if hash_key is None or (table.name, hash_key, range_key) in before:
                 continue
             current = table.get_item(hash_key, range_key)
@@ -508,7 +562,7 @@ def _touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> 
     return list(before.values())
 
 
-def _restore(saved: list[_Before], stream_lengths: Mapping[str, int]) -> None:
+def _restore(saved: list[_Before], stream_lengths: Mapping[str, int | None]) -> None:
     for entry in saved:
         table = entry.table
         if entry.range_key is None:
@@ -522,7 +576,7 @@ def _restore(saved: list[_Before], stream_lengths: Mapping[str, int]) -> None:
                 del table.items[entry.hash_key]
         else:
             table.items[entry.hash_key][entry.range_key] = entry.item
-        _refresh(table, entry.hash_key, entry.range_key)
+        _changed(table, entry.hash_key, entry.range_key)
     for entry in saved:
         shard = entry.table.stream_shard
         first_new = stream_lengths.get(entry.table.name)
@@ -606,6 +660,84 @@ def stream_length(table: Table) -> int:
     return 0 if table.stream_shard is None else len(table.stream_shard.items)
 
 
+# ---------------------------------------------------------------------------------------- restore
+def key_attributes(table: Table) -> tuple[str, ...]:
+    """Every attribute that is a key of the table or of one of its indexes."""
+    names = [table.hash_key_attr, table.range_key_attr]
+    for index in table.all_indexes():
+        names += [k["AttributeName"] for k in index.schema]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def item_keys(item: Item, attributes: Iterable[str]) -> dict[str, str]:
+    """The item's string key attributes, which a restored item keeps unparsed for the index."""
+    found = {}
+    for attr in attributes:
+        value = _key_string(item, attr)
+        if value is not None:
+            found[attr] = value
+    return found
+
+
+class _RestoredItem(Item):
+    """An item read back from disk: its attributes are parsed the first time they are used, so
+    that starting on a 100,000-user store reads keys only (what the index needs)."""
+
+    def __init__(
+        self, hash_key: DynamoType, range_key: DynamoType | None, raw: str, keys: dict[str, str]
+    ) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.__dict__["_raw"] = raw
+        self.__dict__["_keys"] = keys
+
+    @property
+    def attrs(self) -> LimitedSizeDict:
+        state = self.__dict__
+        attrs: LimitedSizeDict | None = state.get("_attrs")
+        if attrs is None:
+            attrs = _parsed_attributes(json.loads(state.pop("_raw")))
+            state["_attrs"] = attrs
+            state.pop("_keys", None)
+        return attrs
+
+    @attrs.setter
+    def attrs(self, value: LimitedSizeDict) -> None:
+        self.__dict__["_attrs"] = value
+        self.__dict__.pop("_raw", None)
+        self.__dict__.pop("_keys", None)
+
+
+def _parsed_attributes(raw: Mapping[str, Any]) -> LimitedSizeDict:
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    # The item passed moto's size check when it was written; re-checking per key is quadratic.
+    dict.__init__(attrs, {name: DynamoType(value) for name, value in raw.items()})
+    return attrs
+
+
+def restore_items(table: Table, rows: Iterable[tuple[Any, Any, dict[str, str], str]]) -> int:
+    """Put items read back from disk into the table, as they were: no stream records, no
+    condition checks. Each row is (hash key, range key or None, as DynamoDB JSON; the item's
+    string key attributes; the item's attributes as DynamoDB JSON text). Returns the count."""
+    hashes: dict[str, DynamoType] = {}
+    count = 0
+    for raw_hash, raw_range, keys, raw in rows:
+        hash_text = json.dumps(raw_hash, sort_keys=True)
+        hash_key = hashes.get(hash_text)
+        if hash_key is None:
+            hash_key = hashes[hash_text] = DynamoType(raw_hash)
+        range_key = None if raw_range is None else DynamoType(raw_range)
+        item = _RestoredItem(hash_key, range_key, raw, keys)
+        if range_key is None:
+            table.items[hash_key] = item  # type: ignore[assignment]
+        else:
+            table.items[hash_key][range_key] = item
+        count += 1
+    table.__dict__.pop("_scim_index", None)
+    table_index(table)  # built now, from the keys, rather than on the first request
+    return count
+
+
 # ---------------------------------------------------------------------------------------- install
 def install() -> None:
     """Patch moto's DynamoDB classes (once per process)."""
@@ -620,7 +752,7 @@ def install() -> None:
         DynamoDBBackend.transact_write_items = _item_level_rollback(  # type: ignore[method-assign]
             DynamoDBBackend.transact_write_items
         )
-        dynamodb_models.copy = _TablesAreNotCopied()  # type: ignore[assignment]
+        dynamodb_models.copy = _TablesAreNotCopied()  # type: ignore[attr-defined,assignment]
         StreamShard.add = _bounded_stream(StreamShard.add)  # type: ignore[method-assign]
         StreamShard.get = _trimmed_error(StreamShard.get)  # type: ignore[method-assign]
         _installed = True

@@ -63,8 +63,12 @@ def query(client: Any, **kwargs: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("size", [100, 5_000])
 def test_a_page_reads_the_items_it_returns_whatever_the_partition_size(client: Any, size: int) -> None:
     seed(size)
-    first = query(client, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "T#a#USER"}},
-                  Limit=10)  # fmt: skip
+    first = query(
+        client,
+        KeyConditionExpression="PK = :p",
+        ExpressionAttributeValues={":p": {"S": "T#a#USER"}},
+        Limit=10,
+    )
     moto_dynamodb.STATS.reset()
     second = query(
         client,
@@ -104,8 +108,12 @@ def test_the_index_follows_updates_deletes_and_renames(client: Any) -> None:
     client.delete_item(TableName=TABLE_NAME, Key={"PK": {"S": "T#a#USER"}, "SK": {"S": "id000002"}})
 
     def names() -> list[str]:
-        got = query(client, IndexName="GSI1", KeyConditionExpression="GSI1PK = :p",
-                    ExpressionAttributeValues={":p": {"S": "T#a#USER"}})  # fmt: skip
+        got = query(
+            client,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :p",
+            ExpressionAttributeValues={":p": {"S": "T#a#USER"}},
+        )
         return [i["GSI1SK"]["S"] for i in got["Items"]]
 
     assert names() == ["renamed@example.com", "user000000@example.com"]
@@ -135,7 +143,7 @@ CONDITIONS = st.sampled_from(["", "= :v", "< :v", "<= :v", "> :v", ">= :v", "BET
     limit=st.one_of(st.none(), st.integers(1, 7)),
     forward=st.booleans(),
 )
-def test_indexed_queries_answer_what_moto_answers(
+def test_indexed_queries_answer_what_moto_answers(  # noqa: PLR0917 - hypothesis passes arguments by name
     client: Any,
     items: list[tuple[str, str, str | None, str]],
     index: str | None,
@@ -164,8 +172,12 @@ def test_indexed_queries_answer_what_moto_answers(
         names_values[":v"] = {"S": low}
     if ":w" in expression:
         names_values[":w"] = {"S": high}
-    request: dict[str, Any] = {"KeyConditionExpression": expression, "ExpressionAttributeValues": names_values,
-                               "ScanIndexForward": forward, "FilterExpression": "x <> :h"}  # fmt: skip
+    request: dict[str, Any] = {
+        "KeyConditionExpression": expression,
+        "ExpressionAttributeValues": names_values,
+        "ScanIndexForward": forward,
+        "FilterExpression": "x <> :h",
+    }
     if index:
         request["IndexName"] = index
     if limit:
@@ -211,7 +223,12 @@ def failing_transaction(client: Any) -> None:
             TransactItems=[
                 {"Put": {"TableName": TABLE_NAME, "Item": user_item(999_999)}},
                 {"Put": {"TableName": TABLE_NAME, "Item": user_item(1, name="changed@example.com")}},
-                {"Delete": {"TableName": TABLE_NAME, "Key": {"PK": {"S": "T#a#USER"}, "SK": {"S": "id000002"}}}},
+                {
+                    "Delete": {
+                        "TableName": TABLE_NAME,
+                        "Key": {"PK": {"S": "T#a#USER"}, "SK": {"S": "id000002"}},
+                    }
+                },
                 {
                     "Put": {
                         "TableName": TABLE_NAME,
@@ -242,16 +259,27 @@ def test_a_failed_transaction_leaves_every_item_index_and_stream_as_before(clien
     table = moto_table()
     before = {k: copy.deepcopy(v.to_json()) for k, v in table.items[next(iter(table.items))].items()}
     records = moto_dynamodb.stream_length(table)
-    names = query(client, IndexName="GSI1", KeyConditionExpression="GSI1PK = :p",
-                  ExpressionAttributeValues={":p": {"S": "T#a#USER"}})  # fmt: skip
+    names = query(
+        client,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p",
+        ExpressionAttributeValues={":p": {"S": "T#a#USER"}},
+    )
 
     failing_transaction(client)
 
     after = {k: v.to_json() for k, v in table.items[next(iter(table.items))].items()}
     assert after == before
     assert moto_dynamodb.stream_length(table) == records
-    assert query(client, IndexName="GSI1", KeyConditionExpression="GSI1PK = :p",
-                 ExpressionAttributeValues={":p": {"S": "T#a#USER"}}) == names  # fmt: skip
+    assert (
+        query(
+            client,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :p",
+            ExpressionAttributeValues={":p": {"S": "T#a#USER"}},
+        )
+        == names
+    )
     assert moto_dynamodb.STATS.rollbacks == 1
 
 
@@ -268,8 +296,9 @@ def test_stream_records_are_kept_24_hours(client: Any) -> None:
     streams = boto3.client("dynamodbstreams")
     arn = client.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    old = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                     SequenceNumber=str(first))["ShardIterator"]  # fmt: skip
+    old = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=str(first)
+    )["ShardIterator"]
     with pytest.raises(ClientError, match="TrimmedDataAccessException"):
         streams.get_records(ShardIterator=old)
     horizon = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
