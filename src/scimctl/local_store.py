@@ -24,7 +24,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -73,6 +73,67 @@ class Loaded:
 
 
 ItemKey = tuple[str, DynamoType, DynamoType | None]
+Row = tuple[str, str, str, str | None, str | None]  # table, pk, sk, keys, item (None: deleted)
+
+
+def _primary_key(hash_key: Mapping[str, Any], range_key: Mapping[str, Any] | None) -> tuple[str, str]:
+    pk = json.dumps(hash_key, sort_keys=True)
+    return pk, "" if range_key is None else json.dumps(range_key, sort_keys=True)
+
+
+def store_row(
+    table_name: str,
+    attributes: Mapping[str, Any],
+    hash_attr: str,
+    range_attr: str | None,
+    keys: Mapping[str, str],
+) -> Row:
+    """One item as the store keeps it: its primary key, its string key attributes (what the
+    index is built from at start) and its attributes, all as DynamoDB JSON."""
+    hash_key = attributes[hash_attr]
+    range_key = attributes[range_attr] if range_attr else None
+    doc: dict[str, Any] = {"h": hash_key, "k": dict(keys)}
+    if range_key is not None:
+        doc["r"] = range_key
+    pk, sk = _primary_key(hash_key, range_key)
+    return table_name, pk, sk, json.dumps(doc), json.dumps(attributes, separators=(",", ":"))
+
+
+def import_items(
+    directory: Path, table_name: str, key_attributes: tuple[str, ...], items: Iterable[Mapping[str, Any]]
+) -> int:
+    """Write items (DynamoDB JSON) straight into the store in `directory`, as if a running gateway
+    had written them: how a benchmark seeds a 100,000-user tenant in seconds. The first of
+    `key_attributes` is the table's hash key, the second its range key. Returns the count."""
+    store = LocalStore(directory)
+    hash_attr, range_attr = key_attributes[0], key_attributes[1] if len(key_attributes) > 1 else None
+    rows = (
+        store_row(
+            table_name,
+            item,
+            hash_attr,
+            range_attr,
+            {a: item[a]["S"] for a in key_attributes if "S" in item.get(a, {})},
+        )
+        for item in items
+    )
+    count = 0
+    for batch in _batches(rows, 5_000):
+        store._write(batch, {}, {})
+        count += len(batch)
+    store._db.close()
+    return count
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class LocalStore:
@@ -227,23 +288,22 @@ class LocalStore:
                 raise
             return len(rows)
 
-    def _row(self, key: ItemKey) -> tuple[str, str, str, str | None, str | None]:
+    def _row(self, key: ItemKey) -> Row:
         table_name, hash_key, range_key = key
         assert self._aws is not None
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][self._aws.region].tables.get(table_name)
-        pk = json.dumps(hash_key.to_json(), sort_keys=True)
-        sk = "" if range_key is None else json.dumps(range_key.to_json(), sort_keys=True)
         item = None if table is None else table.get_item(hash_key, range_key)
-        if item is None:
-            return table_name, pk, sk, None, None
-        keys: dict[str, Any] = {
-            "h": hash_key.to_json(),
-            "k": moto_dynamodb.item_keys(item, moto_dynamodb.key_attributes(table)),  # type: ignore[arg-type]
-        }
-        if range_key is not None:
-            keys["r"] = range_key.to_json()
-        attributes = item.to_json()["Attributes"]
-        return table_name, pk, sk, json.dumps(keys), json.dumps(attributes, separators=(",", ":"))
+        if table is None or item is None:
+            return (
+                table_name,
+                *_primary_key(hash_key.to_json(), None if range_key is None else range_key.to_json()),
+                None,
+                None,
+            )
+        keys = moto_dynamodb.item_keys(item, moto_dynamodb.key_attributes(table))
+        return store_row(
+            table_name, item.to_json()["Attributes"], table.hash_key_attr, table.range_key_attr, keys
+        )
 
     def _secret_fingerprint(self) -> dict[str, Any]:
         assert self._aws is not None
@@ -290,7 +350,7 @@ class LocalStore:
 
     def _write(
         self,
-        rows: list[tuple[str, str, str, str | None, str | None]],
+        rows: list[Row],
         secrets: Mapping[str, str | None],
         api_keys: Mapping[str, tuple[str, str]],
     ) -> None:

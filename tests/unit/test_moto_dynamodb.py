@@ -8,6 +8,7 @@ property test proves the indexed answers are moto's own answers, page by page.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -317,3 +318,26 @@ def test_handled_stream_records_do_not_accumulate(client: Any) -> None:
             moto_dynamodb.trim_stream(table, shard.starting_sequence_number + len(shard.items) - 1)
     assert longest == 50
     assert moto_dynamodb.stream_length(table) == 0
+
+
+# ---------------------------------------------------------------------------------------- restore
+def test_restored_items_are_indexed_from_their_keys_and_parsed_only_when_read(client: Any) -> None:
+    table = moto_table()
+    attributes = moto_dynamodb.key_attributes(table)
+    rows = []
+    for n in range(1_000):
+        item = user_item(n)
+        keys = {a: item[a]["S"] for a in attributes if a in item}
+        rows.append((item["PK"], item["SK"], keys, json.dumps(item)))
+    assert moto_dynamodb.restore_items(table, rows) == 1_000
+    assert moto_dynamodb.stream_length(table) == 0  # restoring is not writing: no events again
+
+    found = query(
+        client,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p AND GSI1SK = :n",
+        ExpressionAttributeValues={":p": {"S": "T#a#USER"}, ":n": {"S": "user000500@example.com"}},
+    )
+    assert found["Items"] == [user_item(500)]
+    parsed = [i for i in table.all_items() if "_attrs" in i.__dict__]
+    assert [i.range_key.value for i in parsed] == ["id000500"]
