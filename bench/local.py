@@ -271,7 +271,7 @@ def part_one(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         import_users(client, samples, args.users, args.clients, ids, server.rss_mb, memory)
         users_seconds = time.monotonic() - started
         import_groups(client, samples, args.groups, args.members, args.clients, ids)
-        walk_pages(client, 20, samples, "page of 100")
+        walk_pages(client, min(20, args.users // 100), samples, "page of 100")
         final_rss = server.rss_mb()
     return {
         "users": args.users,
@@ -333,7 +333,7 @@ def part_two(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
         run_parallel(args.clients, BLOCK, lookup)
         run_parallel(args.clients, BLOCK, create)
-        walk_pages(client, 20, samples, "page of 100")
+        walk_pages(client, min(20, args.large // 100), samples, "page of 100")
         rss_end = server.rss_mb()
         started_in = server.started_in
     return {

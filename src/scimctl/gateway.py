@@ -1150,15 +1150,15 @@ def banner(running: RunningGateway) -> str:
         kept = "moto in-process; data is lost on exit"
     else:
         kept = f"moto in-process; data kept in {running.data_dir}, --reset starts empty"
-    if running.token_reused:
-        token = f"the same as before, in {running.token_file} (TOKEN=$(cat {running.token_file}))"
-    else:
-        token = running.token + (f" (also in {running.token_file})" if running.token_file else "")
+    # A later start over the same data does not print the token again: it says where it is.
+    token = f"the same as before, in {running.token_file}" if running.token_reused else running.token
+    set_token = f"TOKEN=$(cat {running.token_file}); " if running.token_file else ""
+    try_it = f'{set_token}curl -H "Authorization: Bearer $TOKEN" {running.tenant_url}/ServiceProviderConfig'
     return (
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
         f"Token:       {token}\n"
-        f'Try:         curl -H "Authorization: Bearer $TOKEN" {running.tenant_url}/ServiceProviderConfig\n'
+        f"Try:         {try_it}\n"
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"
             if running.events_file

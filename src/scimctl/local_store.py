@@ -76,9 +76,33 @@ ItemKey = tuple[str, DynamoType, DynamoType | None]
 Row = tuple[str, str, str, str | None, str | None]  # table, pk, sk, keys, item (None: deleted)
 
 
-def _primary_key(hash_key: Mapping[str, Any], range_key: Mapping[str, Any] | None) -> tuple[str, str]:
-    pk = json.dumps(hash_key, sort_keys=True)
-    return pk, "" if range_key is None else json.dumps(range_key, sort_keys=True)
+_SEPARATOR: Final = "\x1f"  # ASCII unit separator: never in a DynamoDB key this stack writes
+
+
+def _key_text(value: Mapping[str, Any] | None) -> str:
+    """A key value ({"S": "x"}) as the store keeps it ("S:x"): a key is S, N or B, all strings."""
+    if value is None:
+        return ""
+    ((kind, text),) = value.items()
+    return f"{kind}:{text}"
+
+
+def _key_value(text: str) -> tuple[str, str] | None:
+    if not text:
+        return None
+    kind, _, value = text.partition(":")
+    return kind, value
+
+
+def _keys_text(keys: Mapping[str, str]) -> str:
+    return _SEPARATOR.join(part for pair in keys.items() for part in pair)
+
+
+def _keys_of(text: str) -> dict[str, str]:
+    if not text:
+        return {}
+    parts = iter(text.split(_SEPARATOR))
+    return dict(zip(parts, parts, strict=True))  # name, value, name, value, ...
 
 
 def store_row(
@@ -89,14 +113,10 @@ def store_row(
     keys: Mapping[str, str],
 ) -> Row:
     """One item as the store keeps it: its primary key, its string key attributes (what the
-    index is built from at start) and its attributes, all as DynamoDB JSON."""
-    hash_key = attributes[hash_attr]
-    range_key = attributes[range_attr] if range_attr else None
-    doc: dict[str, Any] = {"h": hash_key, "k": dict(keys)}
-    if range_key is not None:
-        doc["r"] = range_key
-    pk, sk = _primary_key(hash_key, range_key)
-    return table_name, pk, sk, json.dumps(doc), json.dumps(attributes, separators=(",", ":"))
+    index is built from at start, without parsing the item) and its attributes (DynamoDB JSON)."""
+    pk = _key_text(attributes[hash_attr])
+    sk = _key_text(attributes[range_attr]) if range_attr else ""
+    return table_name, pk, sk, _keys_text(keys), json.dumps(attributes, separators=(",", ":"))
 
 
 def import_items(
@@ -204,16 +224,18 @@ class LocalStore:
             }
         return Loaded(items=items, secrets=len(secrets), api_keys=keys)
 
-    def _rows_by_table(self) -> Iterator[tuple[str, list[tuple[Any, Any, dict[str, str], str]]]]:
+    def _rows_by_table(self) -> Iterator[tuple[str, list[moto_dynamodb.RestoredRow]]]:
         current: str | None = None
-        rows: list[tuple[Any, Any, dict[str, str], str]] = []
-        for tbl, keys, item in self._db.execute("SELECT tbl, keys, item FROM items ORDER BY tbl"):
+        rows: list[moto_dynamodb.RestoredRow] = []
+        query = "SELECT tbl, pk, sk, keys, item FROM items ORDER BY tbl"
+        for tbl, pk, sk, keys, item in self._db.execute(query):
             if tbl != current:
                 if current is not None:
                     yield current, rows
                 current, rows = tbl, []
-            parsed = json.loads(keys)
-            rows.append((parsed["h"], parsed.get("r"), parsed["k"], item))
+            hash_key = _key_value(pk)
+            assert hash_key is not None  # the primary key column is never empty
+            rows.append((hash_key, _key_value(sk), _keys_of(keys), item))
         if current is not None:
             yield current, rows
 
@@ -294,12 +316,11 @@ class LocalStore:
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][self._aws.region].tables.get(table_name)
         item = None if table is None else table.get_item(hash_key, range_key)
         if table is None or item is None:
-            return (
-                table_name,
-                *_primary_key(hash_key.to_json(), None if range_key is None else range_key.to_json()),
-                None,
-                None,
+            pk, sk = (
+                _key_text(hash_key.to_json()),
+                "" if range_key is None else _key_text(range_key.to_json()),
             )
+            return table_name, pk, sk, None, None
         keys = moto_dynamodb.item_keys(item, moto_dynamodb.key_attributes(table))
         return store_row(
             table_name, item.to_json()["Attributes"], table.hash_key_attr, table.range_key_attr, keys

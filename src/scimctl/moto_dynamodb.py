@@ -9,12 +9,15 @@ tenant turns into minutes per request and gigabytes of memory (issue 13, docs/ar
   the same all-or-nothing outcome.
 * Every `Query`, on the table or on an index, walks every item of the table and sorts what matches.
   Here each partition keeps its sort keys in order and each index keeps its keys in order
-  (`sortedcontainers`), so a query reads the window it returns: the items after
+  (sorted lists), so a query reads the window it returns: the items after
   `ExclusiveStartKey` that satisfy the key condition, up to `Limit` or 1 MB. moto then filters,
   projects and pages that window with its own code, so the answer is moto's answer.
 * The stream keeps every record forever (DynamoDB keeps 24 hours). Here records older than
   24 hours are dropped, as are records a consumer has handled (`trim_stream`); an iterator pointing
   before the oldest record gets DynamoDB's `TrimmedDataAccessException`.
+
+* moto keeps a reference to every item object it ever made (its model-introspection list), so
+  memory grew with every write and every read; here DynamoDB's per-request objects are not kept.
 
 `install()` patches moto's classes once per process (idempotent). Only string keys are indexed:
 a table or index whose key attributes are not all `S` keeps moto's own query path, which is
@@ -25,10 +28,13 @@ change, a transaction's rollback); `IndexStats` counts what the index does, for 
 
 from __future__ import annotations
 
+import bisect
 import copy
+import gc
 import inspect
 import json
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,8 +45,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, StreamShard, Table
-from sortedcontainers import SortedList
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, StreamRecord, StreamShard, Table
+from moto.dynamodbstreams.models import ShardIterator
 
 STREAM_RETENTION = timedelta(hours=24)  # DynamoDB Streams keeps a record for 24 hours
 _MAX_CHAR = "\U0010ffff"  # the greatest code point
@@ -108,21 +114,40 @@ class TableIndex:
     in. `_entries` remembers where each item is, so that a change replaces its old entries.
     """
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, items: Iterable[Item] | None = None) -> None:
+        """The index of `items` (default: every item of the table), sorted once."""
         self.table = table
         self.hash_attr: str = table.hash_key_attr
         self.range_attr: str | None = table.range_key_attr
-        self.partitions: dict[str, SortedList] = {}
         self.indexes: dict[str, _IndexKeys] = {}
-        self.index_partitions: dict[str, dict[str, SortedList]] = {}
         for index in table.all_indexes():
             keys = _index_keys(index.name, index.schema)
             if keys is not None:
                 self.indexes[index.name] = keys
-                self.index_partitions[index.name] = {}
         self._entries: dict[tuple[str, str], list[tuple[str, str, tuple[str, ...]]]] = {}
-        for item in table.all_items():
-            self.refresh(item.hash_key, item.range_key, item)
+        base: dict[str, list[str]] = defaultdict(list)
+        lists: dict[str, dict[str, list[tuple[str, ...]]]] = {
+            name: defaultdict(list) for name in self.indexes
+        }
+        for item in _every_item(table) if items is None else items:
+            h = _string(item.hash_key)
+            r = "" if item.range_key is None else _string(item.range_key)
+            if h is None or r is None:
+                continue
+            base[h].append(r)
+            placed = []
+            for keys in self.indexes.values():
+                entry_hash, entry = self._index_entry(keys, item, h, r)
+                if entry_hash is not None:
+                    lists[keys.name][entry_hash].append(entry)
+                    placed.append((keys.name, entry_hash, entry))
+            if placed:
+                self._entries[(h, r)] = placed
+        self.partitions: dict[str, list[str]] = {h: sorted(keys) for h, keys in base.items()}
+        self.index_partitions: dict[str, dict[str, list[tuple[str, ...]]]] = {
+            name: {h: sorted(entries) for h, entries in partitions.items()}
+            for name, partitions in lists.items()
+        }
 
     def refresh(self, hash_key: DynamoType, range_key: DynamoType | None, item: Item | None) -> None:
         """Make the index agree with the table's current value for this key (None: deleted)."""
@@ -134,21 +159,20 @@ class TableIndex:
         base = self.partitions.get(h)
         if item is None:
             if base is not None:
-                base.discard(r)
+                _discard(base, r)
                 if not base:
                     del self.partitions[h]
             return
         if base is None:
-            base = self.partitions[h] = SortedList()
-        if r not in base:
-            base.add(r)
+            base = self.partitions[h] = []
+        _insert(base, r)
         self._add_index_entries(item, h, r)
 
     def _remove_index_entries(self, key: tuple[str, str]) -> None:
         for index_name, index_hash, entry in self._entries.pop(key, ()):
             partition = self.index_partitions[index_name].get(index_hash)
             if partition is not None:
-                partition.discard(entry)
+                _discard(partition, entry)
                 if not partition:
                     del self.index_partitions[index_name][index_hash]
 
@@ -158,7 +182,7 @@ class TableIndex:
             entry_hash, entry = self._index_entry(keys, item, h, r)
             if entry_hash is None:
                 continue  # an item without the index's key attributes is not in the index
-            self.index_partitions[keys.name].setdefault(entry_hash, SortedList()).add(entry)
+            _insert(self.index_partitions[keys.name].setdefault(entry_hash, []), entry)
             placed.append((keys.name, entry_hash, entry))
         if placed:
             self._entries[(h, r)] = placed
@@ -190,7 +214,7 @@ class TableIndex:
         """The items a query reads, in order: after the start key, within the key condition, up to
         `limit` (+1 so that moto sees there is more) or just past the 1 MB page limit."""
         if index_name is None:
-            sorted_keys: SortedList | None = self.partitions.get(hash_value)
+            sorted_keys: list[Any] | None = self.partitions.get(hash_value)
             to_item = self._base_item(hash_value)
             start = _start_of(exclusive_start_key, (self.range_attr,)) if self.range_attr else None
         else:
@@ -205,9 +229,9 @@ class TableIndex:
         low, high = _bounds(sorted_keys, range_comparison, range_values) if ranged else (0, len(sorted_keys))
         if start is not None:
             if forward:
-                low = max(low, sorted_keys.bisect_right(start if index_name else start[0]))
+                low = max(low, bisect.bisect_right(sorted_keys, start if index_name else start[0]))
             else:
-                high = min(high, sorted_keys.bisect_left(start if index_name else start[0]))
+                high = min(high, bisect.bisect_left(sorted_keys, start if index_name else start[0]))
         positions: Iterable[int] = range(low, high) if forward else range(high - 1, low - 1, -1)
         return list(_take(positions, sorted_keys, to_item, limit))
 
@@ -229,6 +253,29 @@ class TableIndex:
             return partition  # type: ignore[return-value]  # a hash-only table's item
         found: Item = partition[DynamoType({"S": r})]
         return found
+
+
+def _insert(keys: list[Any], key: Any) -> None:
+    # A sorted list: insertion moves pointers (a few microseconds at 100,000 keys), and a
+    # partition of one item, of which a directory has hundreds of thousands, costs one list.
+    position = bisect.bisect_left(keys, key)
+    if position == len(keys) or keys[position] != key:
+        keys.insert(position, key)
+
+
+def _discard(keys: list[Any], key: Any) -> None:
+    position = bisect.bisect_left(keys, key)
+    if position < len(keys) and keys[position] == key:
+        del keys[position]
+
+
+def _every_item(table: Table) -> Iterator[Item]:
+    """The table's items in no particular order (moto's `all_items` sorts them)."""
+    for partition in table.items.values():
+        if table.range_key_attr is None:
+            yield partition  # type: ignore[misc]  # a hash-only table's item
+        else:
+            yield from partition.values()
 
 
 def _index_keys(name: str, schema: list[dict[str, str]]) -> _IndexKeys | None:
@@ -277,12 +324,12 @@ _RANGE_OPERATORS: Final = {
 }
 
 
-def _bounds(keys: SortedList, comparison: str | None, values: list[str]) -> tuple[int, int]:
+def _bounds(keys: list[Any], comparison: str | None, values: list[str]) -> tuple[int, int]:
     """Positions [low, high) whose first key component satisfies the range condition."""
     base = _is_base(keys)
 
     def at_least(value: str) -> int:  # the first position whose range key is >= value
-        return int(keys.bisect_left(value if base else (value,)))
+        return bisect.bisect_left(keys, value if base else (value,))
 
     def above(value: str) -> int:  # the first position whose range key is > value
         # Every string greater than `value` is at least value + "\0".
@@ -315,11 +362,11 @@ def _prefix_end(prefix: str) -> str | None:
     return stripped[:-1] + chr(ord(stripped[-1]) + 1)
 
 
-def _is_base(keys: SortedList) -> bool:
+def _is_base(keys: list[Any]) -> bool:
     return len(keys) == 0 or isinstance(keys[0], str)
 
 
-def _take(positions: Iterable[int], keys: SortedList, to_item: Any, limit: int | None) -> Iterator[Item]:
+def _take(positions: Iterable[int], keys: list[Any], to_item: Any, limit: int | None) -> Iterator[Item]:
     wanted = None if limit is None else limit + 1
     size = 0
     for count, position in enumerate(positions):
@@ -425,7 +472,13 @@ def _indexed_query(original: Any) -> Any:
         )
         STATS.indexed_queries += 1
         STATS.window_items += len(window)
-        return original(_Window(self, window), *args, **kwargs)
+        items, scanned, last_key = original(_Window(self, window), *args, **kwargs)
+        if last_key is None and request.limit is not None and len(window) == request.limit:
+            # DynamoDB stops when it has read Limit items and returns where it stopped, whether
+            # or not more follow ("If LastEvaluatedKey is not empty, it does not necessarily mean
+            # that there is more data", Query.Pagination); the window holds no item beyond them.
+            last_key = self._get_last_evaluated_key(window[-1], request.index_name)
+        return items, scanned, last_key
 
     return query
 
@@ -715,30 +768,70 @@ def _parsed_attributes(raw: Mapping[str, Any]) -> LimitedSizeDict:
     return attrs
 
 
-def restore_items(table: Table, rows: Iterable[tuple[Any, Any, dict[str, str], str]]) -> int:
+RestoredRow = tuple[tuple[str, str], "tuple[str, str] | None", dict[str, str], str]
+
+
+def _key_type(kind: str, value: str) -> DynamoType:
+    # DynamoType's constructor takes the {"S": "x"} form apart; a key is always a scalar.
+    key: DynamoType = DynamoType.__new__(DynamoType)
+    key.type, key.value = kind, value
+    return key
+
+
+def restore_items(table: Table, rows: Iterable[RestoredRow]) -> int:
     """Put items read back from disk into the table, as they were: no stream records, no
-    condition checks. Each row is (hash key, range key or None, as DynamoDB JSON; the item's
+    condition checks. Each row is (hash key as (type, value); range key, or None; the item's
     string key attributes; the item's attributes as DynamoDB JSON text). Returns the count."""
-    hashes: dict[str, DynamoType] = {}
-    count = 0
+    with _no_collection():
+        return _put_back(table, rows)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    # Hundreds of thousands of new objects would trigger full collections that walk all of them
+    # again and again; none of them is garbage.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _put_back(table: Table, rows: Iterable[RestoredRow]) -> int:
+    hashes: dict[tuple[str, str], DynamoType] = {}
+    restored: list[Item] = []
     for raw_hash, raw_range, keys, raw in rows:
-        hash_text = json.dumps(raw_hash, sort_keys=True)
-        hash_key = hashes.get(hash_text)
-        if hash_key is None:
-            hash_key = hashes[hash_text] = DynamoType(raw_hash)
-        range_key = None if raw_range is None else DynamoType(raw_range)
+        hash_key = hashes.get(raw_hash)
+        if hash_key is None:  # one key object per partition, shared by its items
+            hash_key = hashes[raw_hash] = _key_type(*raw_hash)
+        range_key = None if raw_range is None else _key_type(*raw_range)
         item = _RestoredItem(hash_key, range_key, raw, keys)
         if range_key is None:
             table.items[hash_key] = item  # type: ignore[assignment]
         else:
             table.items[hash_key][range_key] = item
-        count += 1
-    table.__dict__.pop("_scim_index", None)
-    table_index(table)  # built now, from the keys, rather than on the first request
-    return count
+        restored.append(item)
+    # Built now, from the keys and sorted once, rather than on the first request.
+    table.__dict__["_scim_index"] = TableIndex(
+        table, restored if len(restored) == _item_count(table) else None
+    )
+    STATS.builds += 1
+    return len(restored)
+
+
+def _item_count(table: Table) -> int:
+    if table.range_key_attr is None:
+        return len(table.items)
+    return sum(len(partition) for partition in table.items.values())
 
 
 # ---------------------------------------------------------------------------------------- install
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
 def install() -> None:
     """Patch moto's DynamoDB classes (once per process)."""
     global _installed  # noqa: PLW0603 - one patch per process
@@ -755,4 +848,10 @@ def install() -> None:
         dynamodb_models.copy = _TablesAreNotCopied()  # type: ignore[attr-defined,assignment]
         StreamShard.add = _bounded_stream(StreamShard.add)  # type: ignore[method-assign]
         StreamShard.get = _trimmed_error(StreamShard.get)  # type: ignore[method-assign]
+        for model in (Item, StreamRecord, ShardIterator):
+            # moto appends every model object it ever makes to a class-level list (for its
+            # introspection API) and never lets go: every item written, every copy a query or a
+            # transaction makes, every stream record and iterator. These are made per request.
+            model.__new__ = _untracked_new  # type: ignore[method-assign]
+            model.instances_tracked = []  # type: ignore[union-attr]
         _installed = True
