@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import InvalidSyntax, NoTarget
+from core.errors import InvalidSyntax, Mutability, NoTarget
 from core.patch import PatchResult, apply_patch
 from core.schema import ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 
@@ -305,19 +305,13 @@ def test_entra_stray_id_in_a_path_less_replace() -> None:
     assert result.changed == {"displayName"}
 
 
-def test_a_different_stray_id_or_meta_is_ignored_too() -> None:
-    body = {
-        "schemas": [PATCH_OP],
-        "Operations": [
-            {
-                "op": "replace",
-                "value": {"id": "other", "meta": {"resourceType": "User"}, "schemas": [USER_SCHEMA]},
-            }
-        ],
-    }
-    result = patch(ENTRA_USER, body)
-    assert result.resource == ENTRA_USER
-    assert result.changed == frozenset()
+@pytest.mark.parametrize("echoed", [{"id": "other"}, {"meta": {"resourceType": "User"}}])
+def test_a_different_id_or_a_meta_is_not_an_echo_and_is_refused(echoed: dict[str, Any]) -> None:
+    # The tolerance is for the resource's own id only (RFC 7644 §3.5.2: a readOnly attribute MUST NOT
+    # be modified). This used to be ignored with a 200; issue 14 makes it 400 mutability.
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {**echoed, "displayName": "x"}}]}
+    with pytest.raises(Mutability, match="readOnly"):
+        patch(ENTRA_USER, body)
 
 
 # --- Microsoft Entra ID: groups --------------------------------------------------------------------

@@ -206,12 +206,49 @@ def test_add_without_path_with_an_extension_object() -> None:
     assert result.changed == {f"{ENTERPRISE_USER_SCHEMA}:division"}
 
 
-@pytest.mark.parametrize("value", [None, [], {}])
-def test_add_of_an_empty_value_is_a_no_op(value: Any) -> None:
-    # RFC 7644 §3.5.2.1 is silent on empty values; unassigned stays unassigned (RFC 7643 §2.5).
-    result = patch_user({"op": "add", "path": "emails", "value": value})
-    assert result.resource == BJENSEN
-    assert result.changed == frozenset()
+@pytest.mark.parametrize("value", [None, [], {}, [None], [{}]])
+@pytest.mark.parametrize("path", ["userName", "emails", "name", f"{ENTERPRISE_USER_SCHEMA}:manager"])
+def test_s3_5_2_1_add_of_a_null_or_empty_value_is_refused(path: str, value: Any) -> None:
+    # RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array [...] SHALL be considered
+    # to be equivalent in "state"": null is no value. §3.5.2.1: "The operation MUST contain a "value"
+    # member whose content specifies the value to be added." So it is refused as a missing "value" is,
+    # never answered 200 with nothing done.
+    with pytest.raises(InvalidValue, match="no value") as caught:
+        patch_user({"op": "add", "path": path, "value": value})
+    assert caught.value.scim_type == "invalidValue"
+
+
+@pytest.mark.parametrize("value", [{"userName": None}, {"emails": []}, {"name": {}}, {}])
+def test_s3_5_2_1_add_without_path_of_a_null_attribute_is_refused(value: dict[str, Any]) -> None:
+    # The same rule for each attribute of a path-less "value" ("a set of attributes to be added").
+    with pytest.raises(InvalidValue, match="no value"):
+        patch_user({"op": "add", "value": value})
+
+
+def test_s3_5_2_add_of_another_id_is_refused() -> None:
+    # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly""; §3.12
+    # "mutability": "The attempted modification is not compatible with the target attribute's
+    # mutability". "id" is readOnly (RFC 7643 §3.1).
+    for operation in (
+        {"op": "add", "value": {"id": "another-id"}},
+        {"op": "add", "value": {"id": "another-id", "title": "Tour Guide"}},
+        {"op": "add", "path": "id", "value": "another-id"},
+    ):
+        with pytest.raises(Mutability, match="'id' is readOnly") as caught:
+            patch_user(operation)
+        assert caught.value.scim_type == "mutability"
+
+
+def test_s3_5_2_add_of_the_resources_own_id_changes_nothing() -> None:
+    result = patch_user({"op": "add", "value": {"id": BABS, "title": "Tour Guide"}})
+    assert result.resource["id"] == BABS
+    assert result.changed == {"title"}
+
+
+def test_s3_5_2_add_of_meta_is_refused() -> None:
+    # "meta" is readOnly (RFC 7643 §3.1); the server keeps it, so a value for it is a modification.
+    with pytest.raises(Mutability, match="'meta' is readOnly"):
+        patch_user({"op": "add", "value": {"meta": {"resourceType": "Group"}}})
 
 
 def test_add_a_sub_attribute_to_the_values_a_filter_selects() -> None:

@@ -171,6 +171,25 @@ def test_replace_a_complex_attribute_keeps_unspecified_sub_attributes() -> None:
     assert result.resource["name"] == {"familyName": "Jensen", "givenName": "Babs", "middleName": "J"}
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "name", "value": {}},
+        {"op": "replace", "value": {"name": {}}},
+        {"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": {}},
+    ],
+)
+def test_s3_5_2_3_replace_of_a_complex_attribute_with_no_sub_attributes_changes_nothing(
+    operation: dict[str, Any],
+) -> None:
+    # "Sub-attributes that are not specified in the "value" parameter are left unchanged": with none
+    # specified, every sub-attribute is left as it is; the attribute is not removed.
+    result = patch_user(operation)
+    assert result.resource["name"] == BJENSEN["name"]
+    assert result.resource[ENTERPRISE_USER_SCHEMA] == BJENSEN[ENTERPRISE_USER_SCHEMA]
+    assert result.changed == frozenset()
+
+
 def test_replace_a_reference_with_another_drops_what_described_the_old_one() -> None:
     # A manager with another "value" is another user: the old "$ref" and "displayName" do not carry over.
     result = patch_user(
@@ -234,6 +253,26 @@ def test_replace_of_a_read_only_attribute_is_refused(path: str, value: Any) -> N
 def test_replace_of_a_read_only_attribute_with_its_own_value_is_no_change() -> None:
     result = patch_user({"op": "replace", "path": "id", "value": BABS})
     assert result.changed == frozenset()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"id": "another-id"}, {"id": "another-id", "displayName": "Babs"}, {"meta": {"resourceType": "User"}}],
+)
+def test_s3_5_2_replace_without_path_of_a_read_only_attribute_is_refused(value: dict[str, Any]) -> None:
+    # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly"", and the
+    # whole request fails ("SHALL be treated as atomic"): displayName is not changed either.
+    with pytest.raises(Mutability, match="readOnly") as caught:
+        patch_user({"op": "replace", "value": value})
+    assert caught.value.scim_type == "mutability"
+
+
+def test_s3_5_2_replace_without_path_echoing_the_resources_own_id_is_accepted() -> None:
+    # Okta's group rename echoes the resource's own id (test_patch_idp_quirks.py): the same value is
+    # no modification.
+    result = patch_user({"op": "replace", "value": {"id": BABS, "displayName": "Babs"}})
+    assert result.resource["id"] == BABS
+    assert result.changed == {"displayName"}
 
 
 def test_replace_of_an_immutable_sub_attribute_is_refused() -> None:
