@@ -305,7 +305,7 @@ def test_entra_stray_id_in_a_path_less_replace() -> None:
     assert result.changed == {"displayName"}
 
 
-@pytest.mark.parametrize("echoed", [{"id": "other"}, {"meta": {"resourceType": "User"}}])
+@pytest.mark.parametrize("echoed", [{"id": "other"}, {"meta": {"resourceType": "Group"}}])
 def test_a_different_id_or_a_meta_is_not_an_echo_and_is_refused(echoed: dict[str, Any]) -> None:
     # The tolerance is for the resource's own id only (RFC 7644 §3.5.2: a readOnly attribute MUST NOT
     # be modified). This used to be ignored with a 200; issue 14 makes it 400 mutability.

@@ -206,15 +206,28 @@ def test_add_without_path_with_an_extension_object() -> None:
     assert result.changed == {f"{ENTERPRISE_USER_SCHEMA}:division"}
 
 
-@pytest.mark.parametrize("value", [None, [], {}, [None], [{}]])
-@pytest.mark.parametrize("path", ["userName", "emails", "name", f"{ENTERPRISE_USER_SCHEMA}:manager"])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        *((path, value) for path in ("userName", "emails", "name", "manager") for value in (None, [], {})),
+        ("emails", [None]),
+        ("emails", [{}]),
+        ("name", {"givenName": None}),
+    ],
+)
 def test_s3_5_2_1_add_of_a_null_or_empty_value_is_refused(path: str, value: Any) -> None:
     # RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array [...] SHALL be considered
     # to be equivalent in "state"": null is no value. §3.5.2.1: "The operation MUST contain a "value"
     # member whose content specifies the value to be added." So it is refused as a missing "value" is,
     # never answered 200 with nothing done.
     with pytest.raises(InvalidValue, match="no value") as caught:
-        patch_user({"op": "add", "path": path, "value": value})
+        patch_user(
+            {
+                "op": "add",
+                "path": path.replace("manager", f"{ENTERPRISE_USER_SCHEMA}:manager"),
+                "value": value,
+            }
+        )
     assert caught.value.scim_type == "invalidValue"
 
 
@@ -247,7 +260,7 @@ def test_s3_5_2_add_of_the_resources_own_id_changes_nothing() -> None:
 
 def test_s3_5_2_add_of_meta_is_refused() -> None:
     # "meta" is readOnly (RFC 7643 §3.1); the server keeps it, so a value for it is a modification.
-    with pytest.raises(Mutability, match="'meta' is readOnly"):
+    with pytest.raises(Mutability, match=r"'meta(\.resourceType)?' is readOnly"):
         patch_user({"op": "add", "value": {"meta": {"resourceType": "Group"}}})
 
 

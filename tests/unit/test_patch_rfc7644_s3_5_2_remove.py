@@ -256,7 +256,8 @@ def test_s3_5_2_2_remove_with_a_value_that_names_no_value_is_refused(path: str, 
 
 
 @pytest.mark.parametrize(
-    "path", ["title", "displayName", "name.givenName", 'emails[type eq "work"]', 'emails[type eq "work"].value']
+    "path",
+    ["title", "displayName", "name.givenName", 'emails[type eq "work"]', 'emails[type eq "work"].value'],
 )
 def test_s3_5_2_2_remove_with_a_value_on_anything_but_a_multi_valued_attribute_is_refused(path: str) -> None:
     # Only a whole multi-valued attribute has values to list; elsewhere the "value" would be ignored.

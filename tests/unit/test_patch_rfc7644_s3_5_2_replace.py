@@ -257,7 +257,7 @@ def test_replace_of_a_read_only_attribute_with_its_own_value_is_no_change() -> N
 
 @pytest.mark.parametrize(
     "value",
-    [{"id": "another-id"}, {"id": "another-id", "displayName": "Babs"}, {"meta": {"resourceType": "User"}}],
+    [{"id": "another-id"}, {"id": "another-id", "displayName": "Babs"}, {"meta": {"resourceType": "Group"}}],
 )
 def test_s3_5_2_replace_without_path_of_a_read_only_attribute_is_refused(value: dict[str, Any]) -> None:
     # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly"", and the

@@ -198,7 +198,15 @@ def _apply(document: _Document, schemas: Sequence[Schema], operation: PatchOpera
 
 def _value_targets(schemas: Sequence[Schema], operation: PatchOperation) -> list[tuple[Target, Any]]:
     if operation.path is None:
-        return expand_value(schemas, operation.value)
+        pairs = expand_value(schemas, operation.value)
+        if not pairs:
+            # RFC 7644 §3.5.2.1: the value "contains a set of attributes to be added"; §3.5.2.3: it
+            # "SHALL contain a list of one or more attributes that are to be replaced".
+            raise InvalidValue(
+                f'"{operation.op}" without a "path" is given no value: its "value" names no attribute '
+                "(RFC 7644 §3.5.2.1, §3.5.2.3)."
+            )
+        return pairs
     schema = schema_named(schemas, operation.path)
     if schema is not None:
         # Tolerance: a path that is a schema URN, its value an object of that schema's attributes.

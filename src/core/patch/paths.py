@@ -29,10 +29,6 @@ from core.filter.ast import And, PatchPath, chain_operands, referenced_paths
 from core.filter.parser import excerpt
 from core.schema import AttributeDef, Schema, resolve_path
 
-# RFC 7643 §3.1 common attributes a client may echo inside a path-less "value" and that PATCH never
-# changes; "schemas" is the resource's own list (RFC 7643 §3). See `expand_value`.
-_ECHOED_COMMON = frozenset({"id", "meta"})
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -134,9 +130,11 @@ def expand_value(schemas: Sequence[Schema], value: Any) -> list[tuple[Target, An
     Entra ID sends), and a schema URN whose value is an object of that schema's attributes (RFC 7643
     §3.3, the shape of a resource).
 
-    Tolerance (Microsoft Entra ID, Okta): ``id`` and ``meta`` (and a URN-qualified spelling of them),
-    and ``schemas``, are skipped rather than refused. Okta's group rename sends
-    ``{"op":"replace","value":{"id":"…","displayName":"…"}}``; Entra echoes ``id`` as well.
+    ``id`` and ``meta`` are attributes like the others: readOnly (RFC 7643 §3.1), so a value equal to
+    the resource's is no change and any other is refused with ``mutability`` by the operation. Okta's
+    group rename echoes the group's own id, ``{"op":"replace","value":{"id":"…","displayName":"…"}}``,
+    which is therefore accepted. ``schemas`` is skipped: it is not an attribute of any schema (RFC 7643
+    §3), and the engine keeps it consistent with the extensions the resource holds.
     """
     if not isinstance(value, Mapping):
         raise InvalidValue(
@@ -151,7 +149,7 @@ def expand_value(schemas: Sequence[Schema], value: Any) -> list[tuple[Target, An
         if schema is not None:
             pairs.extend(_expand_schema_object(schemas, schema, item))
         else:
-            pairs.extend(_keep_writable(resolve_target(schemas, key), item))
+            pairs.append((resolve_target(schemas, key), item))
     return pairs
 
 
@@ -216,10 +214,5 @@ def _expand_schema_object(schemas: Sequence[Schema], schema: Schema, value: Any)
     for key, item in value.items():
         # An extension object may repeat its own "schemas" (scim2-tester, some IdPs): not an attribute.
         if isinstance(key, str) and key.lower() != "schemas":
-            pairs.extend(_keep_writable(resolve_target(schemas, f"{schema.id}:{key}"), item))
+            pairs.append((resolve_target(schemas, f"{schema.id}:{key}"), item))
     return pairs
-
-
-def _keep_writable(target: Target, value: Any) -> list[tuple[Target, Any]]:
-    echoed = not target.extension and target.attribute.name in _ECHOED_COMMON
-    return [] if echoed else [(target, value)]
