@@ -138,8 +138,8 @@ def test_remove_with_a_value_that_selects_nothing_is_invalid_value(
 def test_a_change_of_a_read_only_attribute_is_mutability(
     fresh_tenant: ScimHttp, operation: dict[str, Any]
 ) -> None:
-    # RFC 7644 §3.5.2, §3.5.2.2 (unit: test_s3_5_2_replace_without_path_of_a_read_only_attribute_is_refused,
-    # test_s3_5_2_add_of_another_id_is_refused, test_s3_5_2_2_removing_a_read_only_attribute_the_document_lacks_…).
+    # RFC 7644 §3.5.2, §3.5.2.2. Unit: test_s3_5_2_replace_without_path_of_a_read_only_attribute_…,
+    # test_s3_5_2_add_of_another_id_is_refused, test_s3_5_2_2_removing_a_read_only_attribute_the_…
     user = create_user(fresh_tenant)
     error = assert_scim_error(patch_user(fresh_tenant, user, operation), 400, "mutability")
     assert "readOnly" in error["detail"]
