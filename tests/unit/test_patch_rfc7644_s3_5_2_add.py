@@ -238,6 +238,35 @@ def test_s3_5_2_1_add_without_path_of_a_null_attribute_is_refused(value: dict[st
         patch_user({"op": "add", "value": value})
 
 
+@pytest.mark.parametrize("op", ["add", "replace", "remove"])
+@pytest.mark.parametrize("path", ["", " ", "\t"])
+def test_s3_5_2_a_blank_path_is_invalid_path(op: str, path: str) -> None:
+    # Figure 7: a path is attrPath or valuePath; a blank string is neither. It used to be taken as an
+    # omitted path (a remove then answered noTarget), a tolerance no IdP needs (docs/scim.md).
+    with pytest.raises(InvalidPath, match="blank") as caught:
+        patch_user({"op": op, "path": path, "value": {"title": "Guide"}})
+    assert caught.value.scim_type == "invalidPath"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("emails", {"value": "babs@example.org"}),  # one object for an array
+        ("emails", "babs@example.org"),  # a bare string for a complex value
+        ("name", [{"givenName": "Babs"}]),  # an array for one object
+        ('addresses[type eq "work"]', [{"locality": "Burbank"}]),
+        ("x509Certificates", {"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}),
+    ],
+)
+def test_s3_5_2_a_value_of_the_wrong_shape_is_invalid_value(path: str, value: Any) -> None:
+    # RFC 7643 §2.4: a multi-valued attribute's value is an array; §2.3.8: a complex one an object.
+    # The wrapping and unwrapping this used to do served no IdP (Oracle IDCS documents the one-element
+    # array); only Entra's bare manager id stays (test_patch_idp_quirks.py).
+    with pytest.raises(InvalidValue) as caught:
+        patch_user({"op": "add", "path": path, "value": value})
+    assert caught.value.scim_type == "invalidValue"
+
+
 def test_s3_5_2_add_of_another_id_is_refused() -> None:
     # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly""; §3.12
     # "mutability": "The attempted modification is not compatible with the target attribute's

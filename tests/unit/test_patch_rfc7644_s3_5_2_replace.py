@@ -199,9 +199,22 @@ def test_replace_a_reference_with_another_drops_what_described_the_old_one() -> 
     assert result.changed == {f"{ENTERPRISE_USER_SCHEMA}:manager"}
 
 
-def test_replace_ignores_read_only_sub_attributes_in_a_value() -> None:
-    # manager.displayName is readOnly (RFC 7643 §8.7.1): a value object carrying it is not refused.
-    manager = {"value": MANAGER, "displayName": "Someone Else"}
+@pytest.mark.parametrize(
+    "manager",
+    [
+        {"value": MANAGER, "displayName": "Someone Else"},  # merged into the current manager
+        {"value": JAMES, "displayName": "James"},  # replaces it: another reference
+    ],
+)
+def test_s3_5_2_replace_of_a_read_only_sub_attribute_in_a_value_is_refused(manager: dict[str, Any]) -> None:
+    # manager.displayName is readOnly (RFC 7643 §8.7.1), and RFC 7644 §3.5.2 says a client "MUST NOT
+    # modify" one. It used to be dropped silently; no IdP sends it (docs/scim.md).
+    with pytest.raises(Mutability, match=r"manager\.displayName"):
+        patch_user({"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": manager})
+
+
+def test_a_read_only_sub_attribute_given_its_own_value_is_no_change() -> None:
+    manager = {"value": MANAGER, "displayName": "John Smith"}
     result = patch_user({"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": manager})
     assert result.changed == frozenset()
 

@@ -121,7 +121,11 @@ def remove(target: Target, value: Any, current: Any) -> Any:
     ):
         name = target.key if target.sub_attribute is None else f"{target.key}.{target.sub_attribute.name}"
         raise Mutability(f"'{name}' is readOnly and cannot be removed (RFC 7644 §3.5.2.2).")
-    listed = not is_empty(value)
+    if value is not None and is_empty(value):
+        # [] or {} lists nothing: removing nothing would be a silent no-op, removing everything the
+        # opposite of what a list asks for (RFC 7643 §2.5 null, though, is an absent "value").
+        raise InvalidValue('A "remove" whose "value" lists no value; to remove every value, omit "value".')
+    listed = value is not None
     if listed and (
         target.value_filter is not None or target.sub_attribute is not None or not attribute.multi_valued
     ):
@@ -326,7 +330,7 @@ def _update_selected(target: Target, value: Any, element: Any, *, merge: bool) -
     old = element if isinstance(element, Mapping) else {}
     if sub is not None:
         return _set_sub_attribute(attribute, sub, value, old)
-    new = _complex(attribute, _single(value))
+    new = _complex(attribute, value)
     if merge:
         return _merge(attribute, new, old)
     _check_replaced_record(attribute, old, new)
@@ -341,7 +345,7 @@ def _created(target: Target, value: Any) -> dict[str, Any]:
     if target.sub_attribute is not None:
         created[target.sub_attribute.name] = value
     else:
-        created.update(_complex(target.attribute, _single(value)))
+        created.update(_complex(target.attribute, value))
         created.update(template)
     return created
 
@@ -458,14 +462,18 @@ def _check_sub_attribute(attribute: AttributeDef, sub: AttributeDef, before: Any
 def _check_replaced_record(
     attribute: AttributeDef, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> None:
+    """A value that replaces `before` whole: immutable sub-attributes keep their value, and read-only
+    ones given in `after` must be the value they have (RFC 7644 §3.5.2)."""
     for sub in attribute.sub_attributes:
-        if sub.mutability is Mut.IMMUTABLE:
-            _check_sub_attribute(attribute, sub, get_member(before, sub.name), get_member(after, sub.name))
+        given = get_member(after, sub.name)
+        if sub.mutability is Mut.IMMUTABLE or (sub.mutability is Mut.READ_ONLY and not is_empty(given)):
+            _check_sub_attribute(attribute, sub, get_member(before, sub.name), given)
 
 
 def _put_complex(attribute: AttributeDef, value: Any, current: Any) -> Any:
-    new = _complex(attribute, _single(value))
+    new = _complex(attribute, value)
     if not isinstance(current, Mapping) or _other_reference(attribute, new, current):
+        _check_replaced_record(attribute, current if isinstance(current, Mapping) else {}, new)
         return new or current
     return _merge(attribute, new, current)
 
@@ -491,17 +499,20 @@ def _merge(attribute: AttributeDef, new: Mapping[str, Any], current: Mapping[str
 
 
 def _complex(attribute: AttributeDef, value: Any) -> dict[str, Any]:
-    """A complex value with canonical sub-attribute names, without nulls or read-only members.
+    """A complex value with canonical sub-attribute names and without nulls.
+
+    Entra's member values carry ``"$ref": null``, which is simply unassigned (RFC 7643 §2.5).
+    Read-only sub-attributes stay, so that the operation can refuse a change of one (``mutability``).
 
     Tolerance (Microsoft Entra ID): the enterprise ``manager`` is sent as a bare id,
-    ``{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}``; a string given for a
-    complex attribute that has a ``value`` sub-attribute stands for ``{"value": <string>}``. Entra's
-    member values carry ``"$ref": null``, which is simply unassigned (RFC 7643 §2.5).
+    ``{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}`` (ENTRA-MANAGER in
+    docs/scim.md); for ``manager`` only, a string stands for ``{"value": <string>}``. Any other
+    complex attribute needs an object.
     """
     if isinstance(value, Mapping):
         return _cleaned(attribute, value)
     value_sub = attribute.sub_attribute("value")
-    if isinstance(value, str) and value_sub is not None:
+    if isinstance(value, str) and attribute.name == "manager" and value_sub is not None:
         return {value_sub.name: value}
     raise InvalidValue(f"'{attribute.name}' is complex: its value must be an object of its sub-attributes.")
 
@@ -512,30 +523,19 @@ def _cleaned(attribute: AttributeDef, value: Mapping[str, Any]) -> dict[str, Any
         sub = attribute.sub_attribute(name) if isinstance(name, str) else None
         if item is None:
             continue
-        if sub is None:
-            cleaned[name] = item  # unknown: left for the normaliser to refuse
-        elif sub.mutability is not Mut.READ_ONLY or attribute.mutability is Mut.READ_ONLY:
-            cleaned[sub.name] = item
+        cleaned[name if sub is None else sub.name] = item  # an unknown one: the normaliser's to refuse
     return cleaned
 
 
 def _elements(attribute: AttributeDef, value: Any) -> list[Any]:
-    """The values given for a multi-valued attribute.
-
-    Tolerance (Okta, Entra and others): a single value where the RFC expects an array is a one-element
-    array.
-    """
-    items = value if isinstance(value, list) else [value]
+    """The values given for a multi-valued attribute: an array (RFC 7643 §2.4), its nulls dropped."""
+    if not isinstance(value, list):
+        raise InvalidValue(f"'{attribute.name}' is multi-valued: its value must be an array (RFC 7643 §2.4).")
     if not attribute.is_complex:
-        return [item for item in items if item is not None]
+        return [item for item in value if item is not None]
     return [
-        element for element in (_complex(attribute, item) for item in items if item is not None) if element
+        element for element in (_complex(attribute, item) for item in value if item is not None) if element
     ]
-
-
-def _single(value: Any) -> Any:
-    """Tolerance (Oracle IDCS and others): one object wrapped in an array where one object is expected."""
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _unique(elements: list[Any]) -> list[Any]:

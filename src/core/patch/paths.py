@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from core.errors import InvalidFilter, InvalidPath, InvalidValue
 from core.filter import AttrInfo, AttrType, Compare, Filter, matches, parse_filter, parse_patch_path, validate
-from core.filter.ast import And, PatchPath, chain_operands, referenced_paths
+from core.filter.ast import PatchPath, referenced_paths
 from core.filter.parser import excerpt
 from core.schema import AttributeDef, Schema, resolve_path
 
@@ -159,28 +159,21 @@ def creation_template(target: Target) -> dict[str, Any] | None:
     Tolerance (Microsoft Entra ID, Okta): RFC 7644 §3.5.2.3 says a valuePath that matches no value
     fails with "noTarget", but Entra's documented update of a user sends
     ``{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":"…"}`` to users that have no
-    work email yet, and expects one to be created. When the filter is exactly ``type eq "X"``,
-    optionally ``and primary eq true|false``, the new value holds those sub-attributes.
+    work email yet, and expects one to be created. When the filter is exactly ``type eq "X"`` (the
+    form of every valuePath in Entra's attribute mappings), the new value holds that ``type``. An
+    ``add`` through such a valuePath creates it too (RFC 7644 §3.5.2.1: "If the target location does
+    not exist, the attribute and value are added"). Any other filter that selects nothing is
+    ``noTarget``.
     """
     value_filter = target.value_filter
     if value_filter is None:
         return None
-    terms = chain_operands(value_filter) if isinstance(value_filter, And) else [value_filter]
-    template: dict[str, Any] = {}
-    for term in terms:
-        if not isinstance(term, Compare) or term.op != "eq":
-            return None
-        sub = target.attribute.sub_attribute(term.path.attr)
-        if sub is None or not _creatable_term(sub.name, term.value) or sub.name in template:
-            return None
-        template[sub.name] = term.value
-    return template if "type" in template else None
-
-
-def _creatable_term(name: str, value: Any) -> bool:
-    if name == "type":
-        return isinstance(value, str)
-    return name == "primary" and isinstance(value, bool)
+    if not (isinstance(value_filter, Compare) and value_filter.op == "eq"):
+        return None
+    sub = target.attribute.sub_attribute(value_filter.path.attr)
+    if sub is None or sub.name != "type" or not isinstance(value_filter.value, str):
+        return None
+    return {sub.name: value_filter.value}
 
 
 def _parse(text: str) -> PatchPath:
