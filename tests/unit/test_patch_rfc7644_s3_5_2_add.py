@@ -267,6 +267,15 @@ def test_s3_5_2_a_value_of_the_wrong_shape_is_invalid_value(path: str, value: An
     assert caught.value.scim_type == "invalidValue"
 
 
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_s3_5_2_1_a_value_filter_as_a_key_of_a_path_less_value_is_invalid_path(op: str) -> None:
+    # §3.5.2.1: without "path", the "value" "contains a set of attributes". Entra's dotted and
+    # URN-qualified keys are attribute names (test_patch_idp_quirks.py); a value filter is not one,
+    # and no IdP sends it as a key (Entra sends it as a "path").
+    with pytest.raises(InvalidPath, match="value filter"):
+        patch_user({"op": op, "value": {'emails[type eq "work"].value': "babs@example.com"}})
+
+
 def test_s3_5_2_add_of_another_id_is_refused() -> None:
     # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly""; §3.12
     # "mutability": "The attempted modification is not compatible with the target attribute's

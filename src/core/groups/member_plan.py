@@ -128,7 +128,7 @@ def _patch_member_refs(op: str, value: Any) -> list[MemberRef]:
     refs = member_refs(value)
     if not refs and op != "replace":
         raise InvalidValue(
-            f'\'members\' is given no value: "{op}" needs at least one member (to remove every member, '
+            f"'members' is given no value: \"{op}\" needs at least one member (to remove every member, "
             'send "remove" without a "value").'
         )
     return refs

@@ -149,8 +149,21 @@ def expand_value(schemas: Sequence[Schema], value: Any) -> list[tuple[Target, An
         if schema is not None:
             pairs.extend(_expand_schema_object(schemas, schema, item))
         else:
-            pairs.append((resolve_target(schemas, key), item))
+            pairs.append((_value_key_target(schemas, key), item))
     return pairs
+
+
+def _value_key_target(schemas: Sequence[Schema], key: str) -> Target:
+    """A key of a path-less value: an attribute, or (Microsoft Entra ID's keys, see `expand_value`)
+    a dotted sub-attribute or a URN-qualified attribute. A value filter is a path, not an attribute
+    name, and no IdP sends one as a key: ``invalidPath``."""
+    target = resolve_target(schemas, key)
+    if target.value_filter is not None:
+        raise InvalidPath(
+            f'The key {excerpt(key)} of a path-less "value" is a value filter; send it as the "path" of '
+            "an operation of its own."
+        )
+    return target
 
 
 def creation_template(target: Target) -> dict[str, Any] | None:
