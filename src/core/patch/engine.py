@@ -146,7 +146,7 @@ def parse_operations(body: Any, *, max_operations: int = DEFAULT_MAX_OPERATIONS)
         isinstance(s, str) and s.lower() == patch_op for s in declared
     ):
         raise InvalidSyntax(f'A PATCH body must have "schemas": ["{PATCH_OP_SCHEMA}"] (RFC 7644 §3.5.2).')
-    # Tolerance: "operations" in another case than the RFC's "Operations".
+    # "operations" in another case than "Operations": RFC 7643 §2.1, "Attribute names are case insensitive".
     raw = get_member(body, "Operations")
     if not isinstance(raw, list) or not raw:
         raise InvalidSyntax('A PATCH body must have "Operations": an array of one or more operations.')

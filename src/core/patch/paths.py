@@ -169,7 +169,7 @@ def _value_key_target(schemas: Sequence[Schema], key: str) -> Target:
 def creation_template(target: Target) -> dict[str, Any] | None:
     """The value to create when a value filter selects nothing, or None when none can be made.
 
-    Tolerance (Microsoft Entra ID, Okta): RFC 7644 §3.5.2.3 says a valuePath that matches no value
+    Tolerance (Microsoft Entra ID): RFC 7644 §3.5.2.3 says a valuePath that matches no value
     fails with "noTarget", but Entra's documented update of a user sends
     ``{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":"…"}`` to users that have no
     work email yet, and expects one to be created. When the filter is exactly ``type eq "X"`` (the
