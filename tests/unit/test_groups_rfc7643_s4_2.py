@@ -109,6 +109,8 @@ def test_unknown_member_is_400_and_changes_nothing(scim: ScimClient) -> None:
         {"op": "add", "value": {"members": []}},
         {"op": "add", "path": "members", "value": {"value": "{0}"}},  # one object, not an array
         {"op": "remove", "path": "members", "value": []},  # lists nothing: neither all nor none
+        {"op": "add", "value": {}},  # names no attribute (RFC 7644 §3.5.2.1)
+        {"op": "replace", "value": {}},
         {"op": "Remove", "path": "members", "value": {"value": "{0}"}},
     ],
 )

@@ -156,7 +156,7 @@ def plan(body: Any, schemas: Sequence[Schema]) -> GroupPatch:
 
 def _pathless(operation: PatchOperation, attribute_ops: list[dict[str, Any]], members: MemberPlan) -> None:
     value = operation.value
-    if not isinstance(value, Mapping):
+    if not isinstance(value, Mapping) or not value:
         attribute_ops.append({"op": operation.op, "value": value})  # the engine reports the error
         return
     rest = {k: v for k, v in value.items() if not _is_members_key(str(k))}
