@@ -52,6 +52,17 @@ def to_wire(res: StoredResource, base_url: str, version: str | None = None) -> d
     return doc
 
 
+def patch_input(res: StoredResource) -> dict[str, Any]:
+    """The document a PATCH is applied to: the stored attributes and the resource's ``id``.
+
+    The store keeps ``id`` outside the document; the PATCH engine needs it to tell an echo of the
+    resource's own id (Okta's group rename) from a change of a readOnly attribute (RFC 7644 §3.5.2,
+    ``mutability``). Normalisation drops it again (readOnly input is ignored). Only the top level is
+    new: the stored values are shared, as the engine never writes into them.
+    """
+    return {"id": res.id, **res.document}
+
+
 def _tags(header: str) -> list[str]:
     return [t.strip() for t in header.split(",") if t.strip()][:MAX_TAGS]
 

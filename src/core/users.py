@@ -10,7 +10,7 @@ from core.patch import apply_operations, parse_operations
 from core.patch.prune import prune_operations
 from core.profile_rules import apply_user_rules
 from core.profiles import DeleteBehavior
-from core.representation import check_if_match, location
+from core.representation import check_if_match, location, patch_input
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
 from core.store.keys import Kind
@@ -68,7 +68,7 @@ class UserService(ResourceService):
             return existing
 
         def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-            result = apply_operations(existing.document, operations, schemas)
+            result = apply_operations(patch_input(existing), operations, schemas)
             # A tenant on every RFC attribute: what the operations left untouched is canonical.
             doc = self._normalize(caller, result.resource, existing.document, reuse=schemas is self.schemas)
             return doc, doc.pop("password", None)

@@ -101,6 +101,33 @@ def test_unknown_member_is_400_and_changes_nothing(scim: ScimClient) -> None:
     assert scim("GET", f"/Groups/{group['id']}").body["meta"]["version"] == etag_of(1)
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": "members", "value": []},  # no value (RFC 7643 §2.5, RFC 7644 §3.5.2.1)
+        {"op": "add", "path": "members", "value": None},
+        {"op": "add", "value": {"members": []}},
+        {"op": "add", "path": "members", "value": {"value": "{0}"}},  # one object, not an array
+        {"op": "remove", "path": "members", "value": []},  # lists nothing: neither all nor none
+        {"op": "add", "value": {}},  # names no attribute (RFC 7644 §3.5.2.1)
+        {"op": "replace", "value": {}},
+        {"op": "Remove", "path": "members", "value": {"value": "{0}"}},
+    ],
+)
+def test_member_patch_with_no_or_a_misshapen_value_is_400(
+    scim: ScimClient, operation: dict[str, Any]
+) -> None:
+    # Issue 14: these answered 200 and changed nothing (a single object was wrapped in a list, a
+    # tolerance no IdP needs: Okta and Entra send arrays).
+    users = new_users(scim, 1)
+    group = new_group(scim, members=users)
+    body = ops(_fill(operation, users))
+    response = scim("PATCH", f"/Groups/{group['id']}", body)
+    assert (response.status, response.body["scimType"]) == (400, "invalidValue"), response.body
+    assert member_ids(scim, group["id"]) == users
+    assert scim("GET", f"/Groups/{group['id']}").body["meta"]["version"] == etag_of(1)
+
+
 def test_member_of_other_tenant_is_unknown(aws: None) -> None:
     acme, globex = ScimClient("acme"), ScimClient("globex")
     (foreign,) = new_users(globex, 1)

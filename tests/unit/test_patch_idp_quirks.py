@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import InvalidSyntax, NoTarget
+from core.errors import InvalidSyntax, InvalidValue, Mutability, NoTarget
 from core.patch import PatchResult, apply_patch
 from core.schema import ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 
@@ -117,16 +117,27 @@ def test_entra_replace_of_a_work_email_the_user_does_not_have_creates_it() -> No
     ]
 
 
-def test_entra_add_of_a_primary_work_email_creates_it() -> None:
-    # Entra and Okta select values with `type eq "work" and primary eq true` as well.
+def test_entra_add_of_a_work_email_creates_it() -> None:
+    # The creation also holds for "Add" through the valuePath of Entra's mapping (RFC 7644 §3.5.2.1:
+    # "If the target location does not exist, the attribute and value are added").
     user = {key: value for key, value in ENTRA_USER.items() if key != "emails"}
     body = {
         "schemas": [PATCH_OP],
-        "Operations": [
-            {"op": "Add", "path": 'emails[type eq "work" and primary eq true].value', "value": "w@x.com"}
-        ],
+        "Operations": [{"op": "Add", "path": 'emails[type eq "work"].value', "value": "w@x.com"}],
     }
-    assert patch(user, body).resource["emails"] == [{"type": "work", "primary": True, "value": "w@x.com"}]
+    assert patch(user, body).resource["emails"] == [{"type": "work", "value": "w@x.com"}]
+
+
+@pytest.mark.parametrize(
+    "path", ['emails[type eq "work" and primary eq true].value', 'emails[type ne "work"].value']
+)
+def test_a_filter_no_idp_maps_creates_nothing(path: str) -> None:
+    # Creation is for Entra's `type eq "X"` mappings only; `and primary eq true` used to create a
+    # value too, which no IdP documents sending. RFC 7644 §3.5.2.3: no match is "noTarget".
+    user = {key: value for key, value in ENTRA_USER.items() if key != "emails"}
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": path, "value": "w@x.com"}]}
+    with pytest.raises(NoTarget):
+        patch(user, body)
 
 
 def test_entra_selection_that_cannot_create_is_still_no_target() -> None:
@@ -305,19 +316,13 @@ def test_entra_stray_id_in_a_path_less_replace() -> None:
     assert result.changed == {"displayName"}
 
 
-def test_a_different_stray_id_or_meta_is_ignored_too() -> None:
-    body = {
-        "schemas": [PATCH_OP],
-        "Operations": [
-            {
-                "op": "replace",
-                "value": {"id": "other", "meta": {"resourceType": "User"}, "schemas": [USER_SCHEMA]},
-            }
-        ],
-    }
-    result = patch(ENTRA_USER, body)
-    assert result.resource == ENTRA_USER
-    assert result.changed == frozenset()
+@pytest.mark.parametrize("echoed", [{"id": "other"}, {"meta": {"resourceType": "Group"}}])
+def test_a_different_id_or_a_meta_is_not_an_echo_and_is_refused(echoed: dict[str, Any]) -> None:
+    # The tolerance is for the resource's own id only (RFC 7644 §3.5.2: a readOnly attribute MUST NOT
+    # be modified). This used to be ignored with a 200; issue 14 makes it 400 mutability.
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {**echoed, "displayName": "x"}}]}
+    with pytest.raises(Mutability, match="readOnly"):
+        patch(ENTRA_USER, body)
 
 
 # --- Microsoft Entra ID: groups --------------------------------------------------------------------
@@ -506,16 +511,19 @@ def test_attribute_names_in_any_case_are_written_as_the_schema_spells_them() -> 
     assert (result.resource["displayName"], result.resource["nickName"]) == ("x", "y")
 
 
-def test_a_single_object_where_an_array_is_expected() -> None:
+def test_a_single_object_where_an_array_is_expected_is_refused() -> None:
+    # No IdP documents it (Okta and Entra send arrays, above): RFC 7643 §2.4, an array.
     body = {
         "schemas": [PATCH_OP],
         "Operations": [{"op": "add", "path": "members", "value": {"value": "new"}}],
     }
-    assert member_ids(patch(OKTA_GROUP, body, (GROUP,)))[-1] == "new"
+    with pytest.raises(InvalidValue, match="array"):
+        patch(OKTA_GROUP, body, (GROUP,))
 
 
-def test_a_one_element_array_where_an_object_is_expected() -> None:
-    # Oracle IDCS documents `"path":"addresses[type eq \"other\"]","value":[{...}]`.
+def test_a_one_element_array_where_an_object_is_expected_is_refused() -> None:
+    # Oracle IDCS documents `"path":"addresses[type eq \"other\"]","value":[{...}]`; none of the IdPs
+    # this service is set up from (Okta, Entra, Google Workspace, OneLogin, JumpCloud) does.
     user = {**ENTRA_USER, "addresses": [{"type": "other", "locality": "Old"}]}
     body = {
         "schemas": [PATCH_OP],
@@ -527,7 +535,8 @@ def test_a_one_element_array_where_an_object_is_expected() -> None:
             }
         ],
     }
-    assert patch(user, body).resource["addresses"] == [{"type": "other", "locality": "Hollywood"}]
+    with pytest.raises(InvalidValue, match="object"):
+        patch(user, body)
 
 
 def test_a_path_naming_the_extension_schema() -> None:

@@ -206,12 +206,100 @@ def test_add_without_path_with_an_extension_object() -> None:
     assert result.changed == {f"{ENTERPRISE_USER_SCHEMA}:division"}
 
 
-@pytest.mark.parametrize("value", [None, [], {}])
-def test_add_of_an_empty_value_is_a_no_op(value: Any) -> None:
-    # RFC 7644 §3.5.2.1 is silent on empty values; unassigned stays unassigned (RFC 7643 §2.5).
-    result = patch_user({"op": "add", "path": "emails", "value": value})
-    assert result.resource == BJENSEN
-    assert result.changed == frozenset()
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        *((path, value) for path in ("userName", "emails", "name", "manager") for value in (None, [], {})),
+        ("emails", [None]),
+        ("emails", [{}]),
+        ("name", {"givenName": None}),
+    ],
+)
+def test_s3_5_2_1_add_of_a_null_or_empty_value_is_refused(path: str, value: Any) -> None:
+    # RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array [...] SHALL be considered
+    # to be equivalent in "state"": null is no value. §3.5.2.1: "The operation MUST contain a "value"
+    # member whose content specifies the value to be added." So it is refused as a missing "value" is,
+    # never answered 200 with nothing done.
+    with pytest.raises(InvalidValue, match="no value") as caught:
+        patch_user(
+            {
+                "op": "add",
+                "path": path.replace("manager", f"{ENTERPRISE_USER_SCHEMA}:manager"),
+                "value": value,
+            }
+        )
+    assert caught.value.scim_type == "invalidValue"
+
+
+@pytest.mark.parametrize("value", [{"userName": None}, {"emails": []}, {"name": {}}, {}])
+def test_s3_5_2_1_add_without_path_of_a_null_attribute_is_refused(value: dict[str, Any]) -> None:
+    # The same rule for each attribute of a path-less "value" ("a set of attributes to be added").
+    with pytest.raises(InvalidValue, match="no value"):
+        patch_user({"op": "add", "value": value})
+
+
+@pytest.mark.parametrize("op", ["add", "replace", "remove"])
+@pytest.mark.parametrize("path", ["", " ", "\t"])
+def test_s3_5_2_a_blank_path_is_invalid_path(op: str, path: str) -> None:
+    # Figure 7: a path is attrPath or valuePath; a blank string is neither. It used to be taken as an
+    # omitted path (a remove then answered noTarget), a tolerance no IdP needs (docs/scim.md).
+    with pytest.raises(InvalidPath, match="blank") as caught:
+        patch_user({"op": op, "path": path, "value": {"title": "Guide"}})
+    assert caught.value.scim_type == "invalidPath"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("emails", {"value": "babs@example.org"}),  # one object for an array
+        ("emails", "babs@example.org"),  # a bare string for a complex value
+        ("name", [{"givenName": "Babs"}]),  # an array for one object
+        ('addresses[type eq "work"]', [{"locality": "Burbank"}]),
+        ("x509Certificates", {"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}),
+    ],
+)
+def test_s3_5_2_a_value_of_the_wrong_shape_is_invalid_value(path: str, value: Any) -> None:
+    # RFC 7643 §2.4: a multi-valued attribute's value is an array; §2.3.8: a complex one an object.
+    # The wrapping and unwrapping this used to do served no IdP (Oracle IDCS documents the one-element
+    # array); only Entra's bare manager id stays (test_patch_idp_quirks.py).
+    with pytest.raises(InvalidValue) as caught:
+        patch_user({"op": "add", "path": path, "value": value})
+    assert caught.value.scim_type == "invalidValue"
+
+
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_s3_5_2_1_a_value_filter_as_a_key_of_a_path_less_value_is_invalid_path(op: str) -> None:
+    # §3.5.2.1: without "path", the "value" "contains a set of attributes". Entra's dotted and
+    # URN-qualified keys are attribute names (test_patch_idp_quirks.py); a value filter is not one,
+    # and no IdP sends it as a key (Entra sends it as a "path").
+    with pytest.raises(InvalidPath, match="value filter"):
+        patch_user({"op": op, "value": {'emails[type eq "work"].value': "babs@example.com"}})
+
+
+def test_s3_5_2_add_of_another_id_is_refused() -> None:
+    # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly""; §3.12
+    # "mutability": "The attempted modification is not compatible with the target attribute's
+    # mutability". "id" is readOnly (RFC 7643 §3.1).
+    for operation in (
+        {"op": "add", "value": {"id": "another-id"}},
+        {"op": "add", "value": {"id": "another-id", "title": "Tour Guide"}},
+        {"op": "add", "path": "id", "value": "another-id"},
+    ):
+        with pytest.raises(Mutability, match="'id' is readOnly") as caught:
+            patch_user(operation)
+        assert caught.value.scim_type == "mutability"
+
+
+def test_s3_5_2_add_of_the_resources_own_id_changes_nothing() -> None:
+    result = patch_user({"op": "add", "value": {"id": BABS, "title": "Tour Guide"}})
+    assert result.resource["id"] == BABS
+    assert result.changed == {"title"}
+
+
+def test_s3_5_2_add_of_meta_is_refused() -> None:
+    # "meta" is readOnly (RFC 7643 §3.1); the server keeps it, so a value for it is a modification.
+    with pytest.raises(Mutability, match=r"'meta(\.resourceType)?' is readOnly"):
+        patch_user({"op": "add", "value": {"meta": {"resourceType": "Group"}}})
 
 
 def test_add_a_sub_attribute_to_the_values_a_filter_selects() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import Mutability, NoTarget
+from core.errors import InvalidValue, Mutability, NoTarget
 from core.patch import PatchResult, apply_patch
 from core.schema import ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 
@@ -194,9 +194,7 @@ def test_a_member_filter_follows_the_case_exactness_of_the_schema() -> None:
 # --- errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "operation", [{"op": "remove"}, {"op": "remove", "path": None}, {"op": "remove", "path": " "}]
-)
+@pytest.mark.parametrize("operation", [{"op": "remove"}, {"op": "remove", "path": None}])
 def test_s3_5_2_2_remove_without_path_is_no_target(operation: dict[str, Any]) -> None:
     # "If "path" is unspecified, the operation fails with HTTP status code 400 and a "scimType" error
     # code of "noTarget"."
@@ -225,11 +223,62 @@ def test_removing_an_immutable_sub_attribute_is_refused() -> None:
         patch_group({"op": "remove", "path": f'members[value eq "{BABS}"].display'})
 
 
-def test_remove_listed_values_without_a_value_sub_attribute_matches_them_whole() -> None:
-    # The tolerance of test_patch_idp_quirks.py for an attribute whose values have no "value".
-    home = BJENSEN["addresses"][1]
-    result = patch_user({"op": "remove", "path": "addresses", "value": [home]})
-    assert result.resource["addresses"] == [BJENSEN["addresses"][0]]
+def test_s3_5_2_2_remove_with_a_value_removes_the_listed_values() -> None:
+    # §3.5.2.2 gives "remove" no "value"; Entra's remove of group members lists the values to remove
+    # (test_patch_idp_quirks.py), and the rule is the same for every multi-valued attribute: the
+    # values whose "value" sub-attribute is listed go (caseExact honoured), the others stay.
+    result = patch_user({"op": "remove", "path": "emails", "value": [{"value": "BABS@jensen.org"}]})
+    assert result.resource["emails"] == [BJENSEN["emails"][0], BJENSEN["emails"][2]]
+    assert result.changed == {"emails"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("emails", [{"type": "work"}]),  # selects by a sub-attribute other than "value"
+        ("emails", [{"value": "bjensen@example.com"}, {"type": "home"}]),
+        ("emails", [{}]),
+        ("emails", [None]),
+        ("addresses", [BJENSEN["addresses"][1]]),  # addresses have no "value" sub-attribute
+    ],
+)
+def test_s3_5_2_2_remove_with_a_value_that_names_no_value_is_refused(path: str, value: Any) -> None:
+    # Such a remove used to answer 200 and remove nothing. A value filter says what it means:
+    # 'emails[type eq "work"]'.
+    with pytest.raises(InvalidValue, match="filter") as caught:
+        patch_user({"op": "remove", "path": path, "value": value})
+    assert caught.value.scim_type == "invalidValue"
+    assert patch_user({"op": "remove", "path": 'emails[type eq "work"]'}).resource["emails"] == [
+        BJENSEN["emails"][1]
+    ]
+
+
+@pytest.mark.parametrize("value", [[], {}])
+def test_s3_5_2_2_remove_whose_value_lists_nothing_is_refused(value: Any) -> None:
+    # Neither "remove these none" (a silent no-op) nor "remove all" (the opposite of a list).
+    with pytest.raises(InvalidValue, match="lists no value"):
+        patch_user({"op": "remove", "path": "emails", "value": value})
+    assert "emails" not in patch_user({"op": "remove", "path": "emails", "value": None}).resource
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["title", "displayName", "name.givenName", 'emails[type eq "work"]', 'emails[type eq "work"].value'],
+)
+def test_s3_5_2_2_remove_with_a_value_on_anything_but_a_multi_valued_attribute_is_refused(path: str) -> None:
+    # Only a whole multi-valued attribute has values to list; elsewhere the "value" would be ignored.
+    with pytest.raises(InvalidValue, match="value"):
+        patch_user({"op": "remove", "path": path, "value": "Babs"})
+
+
+@pytest.mark.parametrize("path", ["id", "meta", "groups", 'groups[type eq "direct"]'])
+def test_s3_5_2_2_removing_a_read_only_attribute_the_document_lacks_is_refused(path: str) -> None:
+    # "If an attribute is removed [...] and is defined as [...] a read-only attribute, the server SHALL
+    # return [...] "mutability"": whether or not the document given to the engine holds it (the store
+    # keeps id and meta outside the document, and groups come from the membership index).
+    user = {key: value for key, value in BJENSEN.items() if key not in ("id", "meta", "groups")}
+    with pytest.raises(Mutability, match="readOnly"):
+        patch_user({"op": "remove", "path": path}, user=user)
 
 
 def test_remove_a_sub_attribute_from_every_value() -> None:

@@ -171,6 +171,25 @@ def test_replace_a_complex_attribute_keeps_unspecified_sub_attributes() -> None:
     assert result.resource["name"] == {"familyName": "Jensen", "givenName": "Babs", "middleName": "J"}
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "name", "value": {}},
+        {"op": "replace", "value": {"name": {}}},
+        {"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": {}},
+    ],
+)
+def test_s3_5_2_3_replace_of_a_complex_attribute_with_no_sub_attributes_changes_nothing(
+    operation: dict[str, Any],
+) -> None:
+    # "Sub-attributes that are not specified in the "value" parameter are left unchanged": with none
+    # specified, every sub-attribute is left as it is; the attribute is not removed.
+    result = patch_user(operation)
+    assert result.resource["name"] == BJENSEN["name"]
+    assert result.resource[ENTERPRISE_USER_SCHEMA] == BJENSEN[ENTERPRISE_USER_SCHEMA]
+    assert result.changed == frozenset()
+
+
 def test_replace_a_reference_with_another_drops_what_described_the_old_one() -> None:
     # A manager with another "value" is another user: the old "$ref" and "displayName" do not carry over.
     result = patch_user(
@@ -180,9 +199,22 @@ def test_replace_a_reference_with_another_drops_what_described_the_old_one() -> 
     assert result.changed == {f"{ENTERPRISE_USER_SCHEMA}:manager"}
 
 
-def test_replace_ignores_read_only_sub_attributes_in_a_value() -> None:
-    # manager.displayName is readOnly (RFC 7643 §8.7.1): a value object carrying it is not refused.
-    manager = {"value": MANAGER, "displayName": "Someone Else"}
+@pytest.mark.parametrize(
+    "manager",
+    [
+        {"value": MANAGER, "displayName": "Someone Else"},  # merged into the current manager
+        {"value": JAMES, "displayName": "James"},  # replaces it: another reference
+    ],
+)
+def test_s3_5_2_replace_of_a_read_only_sub_attribute_in_a_value_is_refused(manager: dict[str, Any]) -> None:
+    # manager.displayName is readOnly (RFC 7643 §8.7.1), and RFC 7644 §3.5.2 says a client "MUST NOT
+    # modify" one. It used to be dropped silently; no IdP sends it (docs/scim.md).
+    with pytest.raises(Mutability, match=r"manager\.displayName"):
+        patch_user({"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": manager})
+
+
+def test_a_read_only_sub_attribute_given_its_own_value_is_no_change() -> None:
+    manager = {"value": MANAGER, "displayName": "John Smith"}
     result = patch_user({"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": manager})
     assert result.changed == frozenset()
 
@@ -234,6 +266,26 @@ def test_replace_of_a_read_only_attribute_is_refused(path: str, value: Any) -> N
 def test_replace_of_a_read_only_attribute_with_its_own_value_is_no_change() -> None:
     result = patch_user({"op": "replace", "path": "id", "value": BABS})
     assert result.changed == frozenset()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"id": "another-id"}, {"id": "another-id", "displayName": "Babs"}, {"meta": {"resourceType": "Group"}}],
+)
+def test_s3_5_2_replace_without_path_of_a_read_only_attribute_is_refused(value: dict[str, Any]) -> None:
+    # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability "readOnly"", and the
+    # whole request fails ("SHALL be treated as atomic"): displayName is not changed either.
+    with pytest.raises(Mutability, match="readOnly") as caught:
+        patch_user({"op": "replace", "value": value})
+    assert caught.value.scim_type == "mutability"
+
+
+def test_s3_5_2_replace_without_path_echoing_the_resources_own_id_is_accepted() -> None:
+    # Okta's group rename echoes the resource's own id (test_patch_idp_quirks.py): the same value is
+    # no modification.
+    result = patch_user({"op": "replace", "value": {"id": BABS, "displayName": "Babs"}})
+    assert result.resource["id"] == BABS
+    assert result.changed == {"displayName"}
 
 
 def test_replace_of_an_immutable_sub_attribute_is_refused() -> None:

@@ -92,10 +92,15 @@ def test_entra_urn_path_and_bare_manager_string(scim: ScimClient, user: dict[str
     assert updated[ENTERPRISE]["manager"]["value"] == "mgr-1"
 
 
-def test_entra_stray_id_is_ignored(scim: ScimClient, user: dict[str, Any]) -> None:
-    body = ops({"op": "Replace", "value": {"id": "something-else", "displayName": "Babs"}})
+def test_an_echoed_id_is_accepted_and_another_id_refused(scim: ScimClient, user: dict[str, Any]) -> None:
+    # The user's own id echoed in a path-less value is no change (Okta echoes it on groups); another id
+    # is a change of a readOnly attribute: 400 mutability (RFC 7644 §3.5.2), no longer ignored (issue 14).
+    body = ops({"op": "Replace", "value": {"id": user["id"], "displayName": "Babs"}})
     updated = patch(scim, user, body).body
     assert (updated["id"], updated["displayName"]) == (user["id"], "Babs")
+    refused = patch(scim, user, ops({"op": "Replace", "value": {"id": "something-else", "displayName": "B"}}))
+    assert (refused.status, refused.body["scimType"]) == (400, "mutability")
+    assert scim("GET", f"/Users/{user['id']}").body["displayName"] == "Babs"
 
 
 def test_add_on_single_valued_attribute_replaces(scim: ScimClient, user: dict[str, Any]) -> None:

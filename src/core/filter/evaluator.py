@@ -32,6 +32,9 @@ Semantics, quoting RFC 7644 §3.4.2.2 where it speaks:
   over the whole filter before any data is read, so whether a filter is valid never depends
   on the resource or on short-circuiting.
 * Any other type mismatch (``active eq 1``, ``userName gt 5``) is simply no match.
+* An attribute the schema declares unfilterable (``AttrInfo.filterable``: ``password``, which RFC
+  7643 §4.1.1 says may be compared for equality, but which is stored only as a hash) is
+  ``invalidFilter`` in any term, rather than a filter that silently matches nothing.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class AttrInfo:
     type: AttrType
     case_exact: bool = False
     multi_valued: bool = False
+    # False for a value the service cannot compare (``password``: writeOnly, kept only as a hash).
+    filterable: bool = True
 
 
 class AttributeInfo(Protocol):
@@ -154,6 +159,8 @@ def validate(expr: Filter, attribute_info: AttributeInfo = DEFAULT_ATTRIBUTE_INF
         match node:
             case Compare():
                 _check_compare(node, _info(attribute_info, node.path, parent))
+            case Present():
+                _check_filterable(node.path, _info(attribute_info, node.path, parent))
             case And(left=left, right=right) | Or(left=left, right=right):
                 stack.extend(((left, parent), (right, parent)))
             case Not(expr=inner):
@@ -165,9 +172,15 @@ def validate(expr: Filter, attribute_info: AttributeInfo = DEFAULT_ATTRIBUTE_INF
                 stack.append((inner, path))
 
 
+def _check_filterable(path: AttrPath, info: AttrInfo | None) -> None:
+    if info is not None and not info.filterable:
+        raise _unsupported(path, "the service keeps only a hash of it, so it cannot be compared")
+
+
 def _check_compare(node: Compare, info: AttrInfo | None) -> None:
     if info is None:
         return
+    _check_filterable(node.path, info)
     if node.op in ("gt", "ge", "lt", "le") and info.type in _NOT_ORDERED:
         raise _unsupported(node.path, f"'{node.op}' is not supported for {info.type} attributes")
     if node.op in _SUBSTRING and info.type in _NOT_SUBSTRING:

@@ -4,7 +4,8 @@ Members are not part of the stored group document (each is its own item), so mem
 operations are planned here, in order, against a set of member ids instead of being applied to
 a list. Shapes handled (each IdP named where it is the source of a shape):
 
-- ``add`` with path ``members`` and a value list (Okta, Entra ``Add``, OneLogin, JumpCloud);
+- ``add`` with path ``members`` and a value list (Okta, Entra ``Add``, OneLogin, JumpCloud); the
+  value is an array of at least one member (an empty one, or one object, is ``invalidValue``);
 - ``remove`` with path ``members[value eq "<id>"]`` (Okta, Entra);
 - ``remove`` with path ``members`` and a value list: removes ONLY the listed members (Entra's
   older form; emptying the group here is the most reported SCIM bug in the wild);
@@ -115,6 +116,24 @@ def member_refs(value: Any) -> list[MemberRef]:
     return refs
 
 
+def _patch_member_refs(op: str, value: Any) -> list[MemberRef]:
+    """The members a PATCH operation lists: an array (RFC 7643 §2.4), as the engine requires of any
+    multi-valued attribute. ``replace`` with null or [] empties the group (Okta's push of an empty
+    membership); ``add`` and a ``remove`` that carries a value must list at least one member, as an
+    empty list would change nothing (an "add" of no value is invalidValue in the engine too)."""
+    if value is None and op == "replace":
+        return []
+    if not isinstance(value, list):
+        raise InvalidValue(f"'members' in a PATCH \"{op}\" must be an array of objects with a 'value'.")
+    refs = member_refs(value)
+    if not refs and op != "replace":
+        raise InvalidValue(
+            f"'members' is given no value: \"{op}\" needs at least one member (to remove every member, "
+            'send "remove" without a "value").'
+        )
+    return refs
+
+
 def _is_members_key(key: str) -> bool:
     lowered = key.lower()
     return lowered == "members" or lowered.endswith(":members")
@@ -137,13 +156,13 @@ def plan(body: Any, schemas: Sequence[Schema]) -> GroupPatch:
 
 def _pathless(operation: PatchOperation, attribute_ops: list[dict[str, Any]], members: MemberPlan) -> None:
     value = operation.value
-    if not isinstance(value, Mapping):
+    if not isinstance(value, Mapping) or not value:
         attribute_ops.append({"op": operation.op, "value": value})  # the engine reports the error
         return
     rest = {k: v for k, v in value.items() if not _is_members_key(str(k))}
     for key, member_value in value.items():
         if _is_members_key(str(key)):
-            refs = member_refs(member_value) if member_value is not None else []
+            refs = _patch_member_refs(operation.op, member_value)
             if operation.op == "replace":
                 members.replace(refs)
             else:
@@ -168,11 +187,11 @@ def _member_op(operation: PatchOperation, members: MemberPlan) -> None:
             members.filtered_removals.append(_selector(patch_path))
         return
     if operation.op == "add":
-        members.add(member_refs(operation.value))
+        members.add(_patch_member_refs("add", operation.value))
     elif operation.op == "replace":
-        members.replace(member_refs(operation.value) if operation.value is not None else [])
+        members.replace(_patch_member_refs("replace", operation.value))
     elif operation.value is not None:  # Entra: remove with a value list removes just those
-        members.remove([ref.value for ref in member_refs(operation.value)])
+        members.remove([ref.value for ref in _patch_member_refs("remove", operation.value)])
     else:
         members.replace([])
 

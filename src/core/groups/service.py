@@ -18,7 +18,7 @@ from core.patch import apply_patch
 from core.profile_rules import require_groups
 from core.query.listing import ListResult
 from core.query.request import SearchRequest
-from core.representation import check_if_match, location
+from core.representation import check_if_match, location, patch_input
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
 from core.store.keys import Kind
@@ -122,7 +122,7 @@ class GroupService(ResourceService):
             attribute_patch = group_patch.attribute_patch
 
             def change(existing: StoredResource) -> tuple[dict[str, Any], str | None]:
-                result = apply_patch(existing.document, attribute_patch, self.schemas_for(caller))
+                result = apply_patch(patch_input(existing), attribute_patch, self.schemas_for(caller))
                 doc = normalize_resource(
                     result.resource, self.schemas_for(caller), mode="replace", existing=existing.document
                 )

@@ -17,14 +17,18 @@ version alone.
 
 Tolerances for what identity providers send, each named where it is implemented:
 
-* ``Operations`` and ``op``/``path``/``value`` in any case, ``op`` in any case (Microsoft Entra ID
-  sends ``"Replace"``, ``"Add"``, ``"Remove"``; some clients send ``"operations"``);
-* a ``path`` that is a schema URN (its ``value`` is an object of that schema's attributes);
-* path-less values with dotted and URN-qualified keys, and echoed ``id``/``meta``/``schemas``
+* ``op`` in any case (Microsoft Entra ID sends ``"Replace"``, ``"Add"``, ``"Remove"``); the member
+  names ``Operations``/``op``/``path``/``value`` in any case are RFC 7643 §2.1 ("Attribute names
+  are case insensitive");
+* path-less values with dotted, URN-qualified and valuePath keys, the resource's own ``id`` echoed
   (:func:`core.patch.paths.expand_value`);
-* a valuePath that selects nothing creates the value (:func:`core.patch.paths.creation_template`);
-* bare strings for complex values, single values for arrays, ``remove`` with a ``value`` list
+* a ``replace`` through a valuePath that selects nothing creates the value
+  (:func:`core.patch.paths.creation_template`);
+* the enterprise ``manager`` as a bare id, booleans as strings, ``remove`` with a ``value`` list
   (:mod:`core.patch.operations`).
+
+The complete list, with the request each IdP documents, is docs/scim.md "IdP tolerances"; anything
+else RFC 7644 does not allow is refused.
 
 Errors (RFC 7644 §3.12): a malformed body is ``invalidSyntax``; more than `max_operations` operations
 is ``invalidValue`` (a 400: ``tooMany`` is reserved for filters that match too much); a remove without
@@ -142,7 +146,7 @@ def parse_operations(body: Any, *, max_operations: int = DEFAULT_MAX_OPERATIONS)
         isinstance(s, str) and s.lower() == patch_op for s in declared
     ):
         raise InvalidSyntax(f'A PATCH body must have "schemas": ["{PATCH_OP_SCHEMA}"] (RFC 7644 §3.5.2).')
-    # Tolerance: "operations" in another case than the RFC's "Operations".
+    # "operations" in another case than "Operations": RFC 7643 §2.1, "Attribute names are case insensitive".
     raw = get_member(body, "Operations")
     if not isinstance(raw, list) or not raw:
         raise InvalidSyntax('A PATCH body must have "Operations": an array of one or more operations.')
@@ -177,12 +181,17 @@ def _operation(index: int, item: Any) -> PatchOperation:
 
 
 def _path(where: str, path: Any) -> str | None:
-    """The "path", or None when omitted. Tolerance: null or blank is taken as omitted."""
-    if path is None or (isinstance(path, str) and not path.strip()):
+    """The "path", or None when omitted; null is omitted too (RFC 7643 §2.5: null is no value).
+
+    A blank string is not a path (RFC 7644 §3.5.2, Figure 7) and no IdP sends one: ``invalidPath``.
+    """
+    if path is None:
         return None
     if not isinstance(path, str):
         raise InvalidPath(f'{where}: "path" must be a string.')
-    return path.strip()
+    if not path.strip():
+        raise InvalidPath(f'{where}: "path" is blank; omit it to target the resource itself.')
+    return path
 
 
 def _apply(document: _Document, schemas: Sequence[Schema], operation: PatchOperation) -> None:
@@ -198,10 +207,20 @@ def _apply(document: _Document, schemas: Sequence[Schema], operation: PatchOpera
 
 def _value_targets(schemas: Sequence[Schema], operation: PatchOperation) -> list[tuple[Target, Any]]:
     if operation.path is None:
-        return expand_value(schemas, operation.value)
+        pairs = expand_value(schemas, operation.value)
+        if not pairs:
+            # RFC 7644 §3.5.2.1: the value "contains a set of attributes to be added"; §3.5.2.3: it
+            # "SHALL contain a list of one or more attributes that are to be replaced".
+            raise InvalidValue(
+                f'"{operation.op}" without a "path" is given no value: its "value" names no attribute '
+                "(RFC 7644 §3.5.2.1, §3.5.2.3)."
+            )
+        return pairs
     schema = schema_named(schemas, operation.path)
     if schema is not None:
-        # Tolerance: a path that is a schema URN, its value an object of that schema's attributes.
+        # The path names an extension's object, the member of the resource keyed by its URN (RFC 7643
+        # §3.3); its value is an object of that schema's attributes. Not in the Figure 7 grammar, and
+        # no IdP documents it; scim2-tester (tests/integration/test_scim2_tester.py) sends it.
         return expand_value(schemas, {schema.id: operation.value})
     return [(resolve_target(schemas, operation.path), operation.value)]
 

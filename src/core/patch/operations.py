@@ -52,22 +52,36 @@ def add(target: Target, value: Any, current: Any) -> Any:
        resource [...]"
 
     So a complex value is merged into the existing one, and values already present in a
-    multi-valued attribute are not added twice. An empty value (null, [], {}) adds nothing (the RFC
-    is silent). On a valuePath the selected values are updated; when none is selected, see
-    :func:`core.patch.paths.creation_template`.
+    multi-valued attribute are not added twice. On a valuePath the selected values are updated; when
+    none is selected, see :func:`core.patch.paths.creation_template`.
+
+    An empty value (null, [], {}, or values that are all empty) is refused with ``invalidValue``: RFC
+    7643 §2.5 makes null and [] "equivalent in "state"" to unassigned, so such an operation carries no
+    value to add, which §3.5.2.1 requires ("The operation MUST contain a "value" member whose content
+    specifies the value to be added"). Answering 200 with nothing done would tell the client its
+    change was made.
     """
     attribute = target.attribute
     if is_empty(value):
-        return current
+        raise _no_value(target)
     if target.value_filter is not None:
         return _write_selected(target, value, current, merge=True)
     if target.sub_attribute is not None:
         return _write_sub_attribute(target, value, current)
     if attribute.multi_valued:
-        return _append(attribute, value, current)
+        return _append(attribute, value, current, target)
     if attribute.is_complex:
+        if not _complex(attribute, value):
+            raise _no_value(target)
         return _put_complex(attribute, value, current)
     return value
+
+
+def _no_value(target: Target) -> InvalidValue:
+    return InvalidValue(
+        f"'{target.key}' is given no value (null, [] and {{}} are no value, RFC 7643 §2.5); \"add\" "
+        'needs one (RFC 7644 §3.5.2.1). To remove the attribute, use "remove".'
+    )
 
 
 # -- remove (RFC 7644 §3.5.2.2) -------------------------------------------------------------------
@@ -87,23 +101,46 @@ def remove(target: Target, value: Any, current: Any) -> Any:
        based on the attribute's sub-attributes, the matching records are removed."
 
     Removing what is not there succeeds without a change: the RFC names no error for it, and IdPs
-    retry removals (idempotence).
+    retry removals (idempotence). A read-only attribute is refused whether or not it has a value
+    ("If an attribute is removed [...] and is defined as [...] a read-only attribute, the server SHALL
+    return [...] "mutability""): the resource's ``id`` and ``meta`` are kept outside the stored
+    document and ``groups`` comes from the membership index, so "nothing there" would be untrue.
 
     Tolerance (Microsoft Entra ID, without the ``aadOptscim062020`` flag): "Requests made to remove a
     group member" are sent as ``{"op":"Remove","path":"members","value":[{"value":"u1091"}]}``.
     Removing the whole attribute would empty the group, the most reported SCIM bug in the wild; so a
     "value" on a remove of a multi-valued attribute lists the values to remove, matched by their
-    ``value`` sub-attribute when they have one, else by equality.
+    ``value`` sub-attribute (a plain multi-valued attribute's values are matched by equality). The rule
+    is the same for every multi-valued attribute. A "value" that cannot say which values it means (an
+    object without ``value``, an attribute whose values have no ``value`` sub-attribute), and a "value"
+    on any other path, is refused with ``invalidValue`` instead of being ignored.
     """
     attribute = target.attribute
+    if attribute.mutability is Mut.READ_ONLY or (
+        target.sub_attribute is not None and target.sub_attribute.mutability is Mut.READ_ONLY
+    ):
+        name = target.key if target.sub_attribute is None else f"{target.key}.{target.sub_attribute.name}"
+        raise Mutability(f"'{name}' is readOnly and cannot be removed (RFC 7644 §3.5.2.2).")
+    if value is not None and is_empty(value):
+        # [] or {} lists nothing: removing nothing would be a silent no-op, removing everything the
+        # opposite of what a list asks for (RFC 7643 §2.5 null, though, is an absent "value").
+        raise InvalidValue('A "remove" whose "value" lists no value; to remove every value, omit "value".')
+    listed = value is not None
+    if listed and (
+        target.value_filter is not None or target.sub_attribute is not None or not attribute.multi_valued
+    ):
+        raise InvalidValue(
+            'A "remove" takes a "value" only on a whole multi-valued attribute, to list the values to '
+            'remove; here the "value" would mean nothing. Send the "remove" without it.'
+        )
+    if listed:
+        return _remove_listed(attribute, value, current)
     if is_empty(current):
         return current
     if target.value_filter is not None:
         return _remove_selected(target, current)
     if target.sub_attribute is not None:
         return _remove_sub_attribute(target, current)
-    if attribute.multi_valued and not is_empty(value):
-        return _remove_listed(attribute, value, current)
     return None
 
 
@@ -132,14 +169,16 @@ def replace(target: Target, value: Any, current: Any) -> Any:
        ("valuePath") has been supplied and no record match was made, the service provider SHALL
        indicate failure by returning HTTP status code 400 and a "scimType" error code of "noTarget"."
 
-    The RFC is silent on an empty value (null, [], {}); it unassigns the target, which is how Okta
-    empties a group (``{"op":"replace","path":"members","value":[]}``). A complex value whose
-    ``value`` sub-attribute changes is a different reference (``manager``) and replaces the old one
-    instead of being merged into it, so no ``$ref`` or ``displayName`` of the previous manager stays.
+    The RFC is silent on null and []; RFC 7643 §2.5 makes them unassigned, so they unassign the
+    target, which is how Okta empties a group (``{"op":"replace","path":"members","value":[]}``). An
+    empty object for a single-valued complex attribute specifies no sub-attribute, so, as quoted above,
+    every sub-attribute is "left unchanged". A complex value whose ``value`` sub-attribute changes is a
+    different reference (``manager``) and replaces the old one instead of being merged into it, so no
+    ``$ref`` or ``displayName`` of the previous manager stays.
     """
     attribute = target.attribute
     if is_empty(value):
-        return remove(target, None, current)
+        return _replace_by_nothing(target, value, current)
     if target.value_filter is not None:
         return _write_selected(target, value, current, merge=False)
     if target.sub_attribute is not None:
@@ -149,6 +188,16 @@ def replace(target: Target, value: Any, current: Any) -> Any:
     if attribute.is_complex:
         return _put_complex(attribute, value, current)
     return value
+
+
+def _replace_by_nothing(target: Target, value: Any, current: Any) -> Any:
+    """`replace` with null, [] or {}: unassigns, except that {} for a single-valued complex attribute
+    names no sub-attribute to replace, so it leaves every one "unchanged" (RFC 7644 §3.5.2.3)."""
+    attribute = target.attribute
+    names_none = isinstance(value, Mapping) and target.sub_attribute is None
+    if names_none and attribute.is_complex and not attribute.multi_valued:
+        return current
+    return remove(target, None, current)
 
 
 # -- the attribute as a whole ---------------------------------------------------------------------
@@ -249,11 +298,14 @@ def with_member(mapping: Mapping[str, Any], name: str, value: Any) -> dict[str, 
 # -- multi-valued attributes ----------------------------------------------------------------------
 
 
-def _append(attribute: AttributeDef, value: Any, current: Any) -> Any:
+def _append(attribute: AttributeDef, value: Any, current: Any, target: Target) -> Any:
     existing = _as_list(current)
     seen = {_fingerprint(element) for element in existing}
     added: list[Any] = []
-    for element in _elements(attribute, value):
+    elements = _elements(attribute, value)
+    if not elements:
+        raise _no_value(target)
+    for element in elements:
         fingerprint = _fingerprint(element)
         if fingerprint not in seen:
             seen.add(fingerprint)
@@ -278,7 +330,7 @@ def _update_selected(target: Target, value: Any, element: Any, *, merge: bool) -
     old = element if isinstance(element, Mapping) else {}
     if sub is not None:
         return _set_sub_attribute(attribute, sub, value, old)
-    new = _complex(attribute, _single(value))
+    new = _complex(attribute, value)
     if merge:
         return _merge(attribute, new, old)
     _check_replaced_record(attribute, old, new)
@@ -293,7 +345,7 @@ def _created(target: Target, value: Any) -> dict[str, Any]:
     if target.sub_attribute is not None:
         created[target.sub_attribute.name] = value
     else:
-        created.update(_complex(target.attribute, _single(value)))
+        created.update(_complex(target.attribute, value))
         created.update(template)
     return created
 
@@ -316,23 +368,34 @@ def _remove_selected(target: Target, current: Any) -> Any:
 
 
 def _remove_listed(attribute: AttributeDef, value: Any, current: Any) -> Any:
-    value_sub = attribute.sub_attribute("value") if attribute.is_complex else None
-    by_value: set[Any] = set()
-    exact: set[str] = set()
-    for item in _elements(attribute, value):
-        key = _value_key(value_sub, item)
-        if key is None:
-            exact.add(_fingerprint(item))
-        else:
-            by_value.add(key)
-    elements = _as_list(current)
-    kept = [
-        element
-        for element in elements
-        if _value_key(value_sub, element) not in by_value
-        and (not exact or _fingerprint(element) not in exact)
-    ]
-    return current if len(kept) == len(elements) else _compact(kept)
+    """The values of `current` left when those `value` lists are removed (see :func:`remove`)."""
+    items = _elements(attribute, value)
+    if not attribute.is_complex:
+        if not items:
+            raise _unlisted(attribute)
+        listed = {_fingerprint(item) for item in items}
+        kept = [element for element in _as_list(current) if _fingerprint(element) not in listed]
+    else:
+        value_sub = attribute.sub_attribute("value")
+        keys = [_value_key(value_sub, item) for item in items]
+        if value_sub is None or not keys or any(key is None for key in keys):
+            raise _unlisted(attribute)
+        kept = [element for element in _as_list(current) if _value_key(value_sub, element) not in keys]
+    return current if len(kept) == len(_as_list(current)) else _compact(kept)
+
+
+def _unlisted(attribute: AttributeDef) -> InvalidValue:
+    example = f'{attribute.name}[type eq "work"]'
+    if attribute.is_complex and attribute.sub_attribute("value") is None:
+        return InvalidValue(
+            f'The values of \'{attribute.name}\' have no "value" sub-attribute, so a "remove" cannot list '
+            f"them: select them with a value filter path, e.g. '{example}'."
+        )
+    return InvalidValue(
+        f'A "remove" with a "value" lists the values of \'{attribute.name}\' to remove, each by its '
+        f'"value" sub-attribute; to select values by another sub-attribute use a value filter path, '
+        f"e.g. '{example}'."
+    )
 
 
 def _value_key(value_sub: AttributeDef | None, element: Any) -> Any:
@@ -399,14 +462,18 @@ def _check_sub_attribute(attribute: AttributeDef, sub: AttributeDef, before: Any
 def _check_replaced_record(
     attribute: AttributeDef, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> None:
+    """A value that replaces `before` whole: immutable sub-attributes keep their value, and read-only
+    ones given in `after` must be the value they have (RFC 7644 §3.5.2)."""
     for sub in attribute.sub_attributes:
-        if sub.mutability is Mut.IMMUTABLE:
-            _check_sub_attribute(attribute, sub, get_member(before, sub.name), get_member(after, sub.name))
+        given = get_member(after, sub.name)
+        if sub.mutability is Mut.IMMUTABLE or (sub.mutability is Mut.READ_ONLY and not is_empty(given)):
+            _check_sub_attribute(attribute, sub, get_member(before, sub.name), given)
 
 
 def _put_complex(attribute: AttributeDef, value: Any, current: Any) -> Any:
-    new = _complex(attribute, _single(value))
+    new = _complex(attribute, value)
     if not isinstance(current, Mapping) or _other_reference(attribute, new, current):
+        _check_replaced_record(attribute, current if isinstance(current, Mapping) else {}, new)
         return new or current
     return _merge(attribute, new, current)
 
@@ -432,17 +499,20 @@ def _merge(attribute: AttributeDef, new: Mapping[str, Any], current: Mapping[str
 
 
 def _complex(attribute: AttributeDef, value: Any) -> dict[str, Any]:
-    """A complex value with canonical sub-attribute names, without nulls or read-only members.
+    """A complex value with canonical sub-attribute names and without nulls.
+
+    Entra's member values carry ``"$ref": null``, which is simply unassigned (RFC 7643 §2.5).
+    Read-only sub-attributes stay, so that the operation can refuse a change of one (``mutability``).
 
     Tolerance (Microsoft Entra ID): the enterprise ``manager`` is sent as a bare id,
-    ``{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}``; a string given for a
-    complex attribute that has a ``value`` sub-attribute stands for ``{"value": <string>}``. Entra's
-    member values carry ``"$ref": null``, which is simply unassigned (RFC 7643 §2.5).
+    ``{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}`` (ENTRA-MANAGER in
+    docs/scim.md); for ``manager`` only, a string stands for ``{"value": <string>}``. Any other
+    complex attribute needs an object.
     """
     if isinstance(value, Mapping):
         return _cleaned(attribute, value)
     value_sub = attribute.sub_attribute("value")
-    if isinstance(value, str) and value_sub is not None:
+    if isinstance(value, str) and attribute.name == "manager" and value_sub is not None:
         return {value_sub.name: value}
     raise InvalidValue(f"'{attribute.name}' is complex: its value must be an object of its sub-attributes.")
 
@@ -453,30 +523,19 @@ def _cleaned(attribute: AttributeDef, value: Mapping[str, Any]) -> dict[str, Any
         sub = attribute.sub_attribute(name) if isinstance(name, str) else None
         if item is None:
             continue
-        if sub is None:
-            cleaned[name] = item  # unknown: left for the normaliser to refuse
-        elif sub.mutability is not Mut.READ_ONLY or attribute.mutability is Mut.READ_ONLY:
-            cleaned[sub.name] = item
+        cleaned[name if sub is None else sub.name] = item  # an unknown one: the normaliser's to refuse
     return cleaned
 
 
 def _elements(attribute: AttributeDef, value: Any) -> list[Any]:
-    """The values given for a multi-valued attribute.
-
-    Tolerance (Okta, Entra and others): a single value where the RFC expects an array is a one-element
-    array.
-    """
-    items = value if isinstance(value, list) else [value]
+    """The values given for a multi-valued attribute: an array (RFC 7643 §2.4), its nulls dropped."""
+    if not isinstance(value, list):
+        raise InvalidValue(f"'{attribute.name}' is multi-valued: its value must be an array (RFC 7643 §2.4).")
     if not attribute.is_complex:
-        return [item for item in items if item is not None]
+        return [item for item in value if item is not None]
     return [
-        element for element in (_complex(attribute, item) for item in items if item is not None) if element
+        element for element in (_complex(attribute, item) for item in value if item is not None) if element
     ]
-
-
-def _single(value: Any) -> Any:
-    """Tolerance (Oracle IDCS and others): one object wrapped in an array where one object is expected."""
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _unique(elements: list[Any]) -> list[Any]:

@@ -25,13 +25,9 @@ from typing import Any, cast
 
 from core.errors import InvalidFilter, InvalidPath, InvalidValue
 from core.filter import AttrInfo, AttrType, Compare, Filter, matches, parse_filter, parse_patch_path, validate
-from core.filter.ast import And, PatchPath, chain_operands, referenced_paths
+from core.filter.ast import PatchPath, referenced_paths
 from core.filter.parser import excerpt
 from core.schema import AttributeDef, Schema, resolve_path
-
-# RFC 7643 §3.1 common attributes a client may echo inside a path-less "value" and that PATCH never
-# changes; "schemas" is the resource's own list (RFC 7643 §3). See `expand_value`.
-_ECHOED_COMMON = frozenset({"id", "meta"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +130,11 @@ def expand_value(schemas: Sequence[Schema], value: Any) -> list[tuple[Target, An
     Entra ID sends), and a schema URN whose value is an object of that schema's attributes (RFC 7643
     §3.3, the shape of a resource).
 
-    Tolerance (Microsoft Entra ID, Okta): ``id`` and ``meta`` (and a URN-qualified spelling of them),
-    and ``schemas``, are skipped rather than refused. Okta's group rename sends
-    ``{"op":"replace","value":{"id":"…","displayName":"…"}}``; Entra echoes ``id`` as well.
+    ``id`` and ``meta`` are attributes like the others: readOnly (RFC 7643 §3.1), so a value equal to
+    the resource's is no change and any other is refused with ``mutability`` by the operation. Okta's
+    group rename echoes the group's own id, ``{"op":"replace","value":{"id":"…","displayName":"…"}}``,
+    which is therefore accepted. ``schemas`` is skipped: it is not an attribute of any schema (RFC 7643
+    §3), and the engine keeps it consistent with the extensions the resource holds.
     """
     if not isinstance(value, Mapping):
         raise InvalidValue(
@@ -151,38 +149,44 @@ def expand_value(schemas: Sequence[Schema], value: Any) -> list[tuple[Target, An
         if schema is not None:
             pairs.extend(_expand_schema_object(schemas, schema, item))
         else:
-            pairs.extend(_keep_writable(resolve_target(schemas, key), item))
+            pairs.append((_value_key_target(schemas, key), item))
     return pairs
+
+
+def _value_key_target(schemas: Sequence[Schema], key: str) -> Target:
+    """A key of a path-less value: an attribute, or (Microsoft Entra ID's keys, see `expand_value`)
+    a dotted sub-attribute or a URN-qualified attribute. A value filter is a path, not an attribute
+    name, and no IdP sends one as a key: ``invalidPath``."""
+    target = resolve_target(schemas, key)
+    if target.value_filter is not None:
+        raise InvalidPath(
+            f'The key {excerpt(key)} of a path-less "value" is a value filter; send it as the "path" of '
+            "an operation of its own."
+        )
+    return target
 
 
 def creation_template(target: Target) -> dict[str, Any] | None:
     """The value to create when a value filter selects nothing, or None when none can be made.
 
-    Tolerance (Microsoft Entra ID, Okta): RFC 7644 §3.5.2.3 says a valuePath that matches no value
+    Tolerance (Microsoft Entra ID): RFC 7644 §3.5.2.3 says a valuePath that matches no value
     fails with "noTarget", but Entra's documented update of a user sends
     ``{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":"…"}`` to users that have no
-    work email yet, and expects one to be created. When the filter is exactly ``type eq "X"``,
-    optionally ``and primary eq true|false``, the new value holds those sub-attributes.
+    work email yet, and expects one to be created. When the filter is exactly ``type eq "X"`` (the
+    form of every valuePath in Entra's attribute mappings), the new value holds that ``type``. An
+    ``add`` through such a valuePath creates it too (RFC 7644 §3.5.2.1: "If the target location does
+    not exist, the attribute and value are added"). Any other filter that selects nothing is
+    ``noTarget``.
     """
     value_filter = target.value_filter
     if value_filter is None:
         return None
-    terms = chain_operands(value_filter) if isinstance(value_filter, And) else [value_filter]
-    template: dict[str, Any] = {}
-    for term in terms:
-        if not isinstance(term, Compare) or term.op != "eq":
-            return None
-        sub = target.attribute.sub_attribute(term.path.attr)
-        if sub is None or not _creatable_term(sub.name, term.value) or sub.name in template:
-            return None
-        template[sub.name] = term.value
-    return template if "type" in template else None
-
-
-def _creatable_term(name: str, value: Any) -> bool:
-    if name == "type":
-        return isinstance(value, str)
-    return name == "primary" and isinstance(value, bool)
+    if not (isinstance(value_filter, Compare) and value_filter.op == "eq"):
+        return None
+    sub = target.attribute.sub_attribute(value_filter.path.attr)
+    if sub is None or sub.name != "type" or not isinstance(value_filter.value, str):
+        return None
+    return {sub.name: value_filter.value}
 
 
 def _parse(text: str) -> PatchPath:
@@ -216,10 +220,5 @@ def _expand_schema_object(schemas: Sequence[Schema], schema: Schema, value: Any)
     for key, item in value.items():
         # An extension object may repeat its own "schemas" (scim2-tester, some IdPs): not an attribute.
         if isinstance(key, str) and key.lower() != "schemas":
-            pairs.extend(_keep_writable(resolve_target(schemas, f"{schema.id}:{key}"), item))
+            pairs.append((resolve_target(schemas, f"{schema.id}:{key}"), item))
     return pairs
-
-
-def _keep_writable(target: Target, value: Any) -> list[tuple[Target, Any]]:
-    echoed = not target.extension and target.attribute.name in _ECHOED_COMMON
-    return [] if echoed else [(target, value)]

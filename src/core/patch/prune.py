@@ -39,7 +39,7 @@ def prune_operations(
                 pruned.append(op)
             continue
         value = op.value
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and value:  # an empty one is the engine's to refuse
             value = {
                 k: v
                 for k, v in value.items()

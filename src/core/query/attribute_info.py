@@ -8,7 +8,7 @@ from typing import Final
 
 from core.filter.evaluator import AttrInfo, AttrType
 from core.identity_cache import IdentityCache
-from core.schema.model import AttributeDef, Schema
+from core.schema.model import AttributeDef, Mutability, Schema
 from core.schema.registry import resolve_path
 
 
@@ -43,4 +43,11 @@ def attribute_info(schemas: Sequence[Schema]) -> SchemaAttributeInfo:
 
 def _info(definition: AttributeDef, *, multi_valued: bool) -> AttrInfo:
     attr_type: AttrType = definition.type.value
-    return AttrInfo(attr_type, case_exact=definition.case_exact, multi_valued=multi_valued)
+    # RFC 7643 §7 writeOnly: "Attribute values SHALL NOT be returned (e.g., because the value is a
+    # stored hash)". Our only one, password, is kept as an scrypt hash: comparing a filter operand with
+    # it would cost a key derivation per user read, so a filter on it is invalidFilter (400), never an
+    # empty 200 claiming that no user matches.
+    filterable = definition.mutability is not Mutability.WRITE_ONLY
+    return AttrInfo(
+        attr_type, case_exact=definition.case_exact, multi_valued=multi_valued, filterable=filterable
+    )
