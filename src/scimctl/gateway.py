@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from core import profiles
 from core.store.tenants_table import TenantTable
@@ -214,8 +214,11 @@ class Router:
 def parse_query(query: str) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     """(queryStringParameters, multiValueQueryStringParameters) as a REST API builds them.
 
-    Values are percent-decoded; a key without ``=`` has the value "" (Entra ID appends
-    ``?aadOptscim062020`` to the Tenant URL); None, not {}, when there is no query at all.
+    Keys and values are form-decoded: ``+`` is a space and ``%2B`` a plus (the Live-v1 capture in
+    ../shared/research/api-gateway-fidelity.md: ``literalPlus=a+b`` → "a b"; aws/aws-cdk#19827),
+    which is how Entra ID encodes the spaces of a filter. A key without ``=`` has the value ""
+    (Entra ID appends ``?aadOptscim062020`` to the Tenant URL); None, not {}, when there is no
+    query at all.
     """
     if not query:
         return None, None
@@ -224,7 +227,7 @@ def parse_query(query: str) -> tuple[dict[str, str] | None, dict[str, list[str]]
         if not pair:
             continue
         key, _, value = pair.partition("=")
-        multi.setdefault(unquote(key), []).append(unquote(value))
+        multi.setdefault(unquote_plus(key), []).append(unquote_plus(value))
     if not multi:
         return None, None
     return {k: v[-1] for k, v in multi.items()}, multi

@@ -399,6 +399,19 @@ def test_scimctl_serve_prints_the_banner_and_stops_cleanly_on_sigterm(tmp_path: 
             {"filter": 'userName eq "a@b"', "x": "2"},
             {"filter": ['userName eq "a@b"'], "x": ["1", "2"]},
         ),
+        # Live-v1 (hotsock/voker vokerhttp/testdata/apigwv1-request.json, captured from a REST API):
+        # `literalPlus=a+b` arrives as "a b", `encodedPlus=a%2Bb` as "a+b", `empty=` as "".
+        (
+            "empty=&encodedPlus=a%2Bb&literalPlus=a+b&repeat=one&repeat=two",
+            {"empty": "", "encodedPlus": "a+b", "literalPlus": "a b", "repeat": "two"},
+            {"empty": [""], "encodedPlus": ["a+b"], "literalPlus": ["a b"], "repeat": ["one", "two"]},
+        ),
+        # Entra ID's encoding of a filter (spaces as "+", quotes as %22), decoded as above.
+        (
+            "filter=userName+eq+%22a%2Bb%40x%22",
+            {"filter": 'userName eq "a+b@x"'},
+            {"filter": ['userName eq "a+b@x"']},
+        ),
     ],
 )
 def test_query_string_as_rest_api_parses_it(
