@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from scimctl.gateway import LocalGateway, RunningGateway, _proxy_response
+from scimctl.gateway_limits import LAMBDA_REQUEST_BYTES
 from tests.conftest import ROOT
 from tests.integration.test_local_gateway import call, new_tenant, scim_error
 
@@ -70,6 +71,26 @@ def test_d2_body_under_6_mb_reaches_the_function_and_gets_its_scim_413(running: 
         f"{running.tenant_url}/Users", running.token, "POST", json.dumps(user).encode()
     )
     assert scim_error(status, headers, body, expected=413)["scimType"] == "tooLarge"
+
+
+def test_d2_advertised_bulk_max_payload_size_is_the_limit_the_deployed_stack_applies(
+    running: RunningGateway,
+) -> None:
+    """ServiceProviderConfig's bulk.maxPayloadSize must be refused by the function (a SCIM 413
+    naming it, RFC 7644 §3.7.4), which needs it to stay well under Lambda's 6 MB invoke limit: past
+    that, API Gateway answers with its own body."""
+    status, _, body = call(f"{running.tenant_url}{SPC}", running.token)
+    assert status == 200
+    limit = json.loads(body)["bulk"]["maxPayloadSize"]
+    assert limit * 2 < LAMBDA_REQUEST_BYTES  # room for the event around a body of that size
+    bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []}
+    text = json.dumps(bulk)
+    payload = (text[:-1] + "," + '"pad":"' + "p" * (limit - len(text)) + '"}').encode()
+    assert len(payload) > limit
+    status, headers, body = call(f"{running.tenant_url}/Bulk", running.token, "POST", payload)
+    error = scim_error(status, headers, body, expected=413)
+    assert error["scimType"] == "tooLarge"
+    assert f"maxPayloadSize ({limit})" in error["detail"]
 
 
 def test_d2_big_body_without_a_token_is_401_as_the_authorizer_runs_before_the_invoke(
