@@ -851,7 +851,8 @@ class LocalGateway:
             # Lambda reports an unhandled error; API Gateway answers with its own 5xx.
             log.exception("%s failed", route.function_id)
         finally:
-            self._after_write(request.method)
+            if failure != "INTEGRATION_TIMEOUT":  # the function still holds the invocation lock
+                self._after_write(request.method)
         return self.gateway_response(failure, request.request_id)
 
     def _invoke(self, function_id: str, event: dict[str, Any]) -> Any:
