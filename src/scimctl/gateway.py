@@ -47,6 +47,7 @@ from urllib.parse import unquote_plus
 from core import profiles
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
+from scimctl import gateway_limits
 from scimctl.admin import Admin
 from scimctl.gateway_limits import (
     BODY_OVER_10_MB,
@@ -460,8 +461,8 @@ class LocalFunction:
             raise TemplateError(f"{self.function.handler} is not callable")
         return handler  # type: ignore[no-any-return]
 
-    def invoke(self, event: dict[str, Any]) -> Any:
-        context = LocalLambdaContext(
+    def _context(self) -> LocalLambdaContext:
+        return LocalLambdaContext(
             function_name=self.name,
             invoked_function_arn=self.arn,
             memory_limit_in_mb=self.function.memory_mb,
@@ -469,14 +470,20 @@ class LocalFunction:
             deadline=time.monotonic() + self.function.timeout_seconds,
             log_group_name=f"/aws/lambda/{self.name}",
         )
+
+    def invoke(self, event: dict[str, Any]) -> Any:
         handler = self._handler
         if handler is not None and self._warm and not self._serialize:
-            return handler(event, context)
+            return handler(event, self._context())
+        # Waiting for the lock, and the cold start's import (Lambda's init phase), count against
+        # no timeout: the clock (and the context's remaining time) starts with the handler.
+        gateway_limits.queued()
         with self._lock:
             if self._handler is None:
                 self._handler = self._load()
+            gateway_limits.running()
             try:
-                return self._handler(event, context)
+                return self._handler(event, self._context())
             finally:
                 self._warm = True
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -63,8 +64,54 @@ class IntegrationTimedOut(Exception):
     """The function did not answer within API Gateway's integration timeout."""
 
 
+class _RunClock:
+    """Seconds an invocation has run, not counting the time it queued for the invocation lock.
+
+    Lambda would run concurrent requests in more containers; locally they wait for one another
+    (scimctl.gateway.LocalFunction), and that wait must not count against any timeout.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total = 0.0
+        self._since: float | None = time.monotonic()
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._since is not None:
+                self._total += time.monotonic() - self._since
+                self._since = None
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
+
+    def seconds(self) -> float:
+        with self._lock:
+            running = 0.0 if self._since is None else time.monotonic() - self._since
+            return self._total + running
+
+
+_current = threading.local()
+
+
+def queued() -> None:
+    """Called by an invocation about to wait for its turn (or to load its handler: Lambda's init)."""
+    clock: _RunClock | None = getattr(_current, "clock", None)
+    if clock is not None:
+        clock.pause()
+
+
+def running() -> None:
+    """Called by an invocation when its handler starts."""
+    clock: _RunClock | None = getattr(_current, "clock", None)
+    if clock is not None:
+        clock.resume()
+
+
 def call_with_deadline(call: Callable[[], Any], function_timeout: float, integration_timeout: float) -> Any:
-    """``call()``, or the timeout that ends it first.
+    """``call()``, or the timeout that ends it first (its queueing time not counted).
 
     Python cannot stop a thread, so a call past its deadline keeps running in the background (as a
     Lambda invocation keeps running after API Gateway has answered); its result is dropped.
@@ -72,8 +119,11 @@ def call_with_deadline(call: Callable[[], Any], function_timeout: float, integra
     outcome: list[Any] = []
     failure: list[BaseException] = []
     done = threading.Event()
+    clock = _RunClock()
+    limit = min(function_timeout, integration_timeout)
 
     def run() -> None:
+        _current.clock = clock
         try:
             outcome.append(call())
         except BaseException as exc:  # re-raised in the caller's thread
@@ -82,10 +132,11 @@ def call_with_deadline(call: Callable[[], Any], function_timeout: float, integra
             done.set()
 
     threading.Thread(target=run, name="local-invocation", daemon=True).start()
-    if not done.wait(min(function_timeout, integration_timeout)):
-        if function_timeout < integration_timeout:
-            raise FunctionTimedOut(f"Task timed out after {function_timeout:.2f} seconds")
-        raise IntegrationTimedOut(f"no answer within {integration_timeout:.2f} seconds")
+    while not done.wait(max(0.0, limit - clock.seconds())):
+        if clock.seconds() >= limit:
+            if function_timeout < integration_timeout:
+                raise FunctionTimedOut(f"Task timed out after {function_timeout:.2f} seconds")
+            raise IntegrationTimedOut(f"no answer within {integration_timeout:.2f} seconds")
     if failure:
         raise failure[0]
     return outcome[0]

@@ -140,6 +140,25 @@ def test_d3_a_function_past_its_own_timeout_is_a_function_error(
     scim_error(status, headers, body, expected=503)
 
 
+def test_d3_time_spent_queueing_for_the_local_invocation_lock_is_not_counted(
+    running: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda would run a concurrent request in another container; locally it waits its turn, and
+    that wait is no part of the function's Timeout (or the concurrency tests would time out)."""
+    function = running.gateway.functions["DiscoveryFunction"]
+    url = f"{running.tenant_url}{SPC}"
+    assert call(url, running.token)[0] == 200  # warm: no import inside the measured run
+    monkeypatch.setattr(function, "function", replace(function.function, timeout_seconds=2))
+    statuses: list[int] = []
+    with running.gateway._invoke_lock:  # another invocation is running
+        waiting = threading.Thread(target=lambda: statuses.append(call(url, running.token)[0]))
+        waiting.start()
+        waiting.join(2.5)  # longer than the Timeout; the request is still queued
+        assert waiting.is_alive()
+    waiting.join(30)
+    assert statuses == [200]
+
+
 def test_d3_every_api_function_times_out_before_api_gateway_does(running: RunningGateway) -> None:
     # A function Timeout of 29 s or more lets API Gateway answer 504 first while the function goes
     # on (Bulk would then be retried whole by the IdP); cold-start init time counts against the
