@@ -38,9 +38,10 @@ Bulk, quoting RFC 7644 §3.7 where it speaks:
   MUST return HTTP response code 413 (Payload Too Large). The returned response MUST specify the
   limit exceeded in the body of the error response."
 
-A time budget guards API Gateway's 29-second limit: when the caller's remaining time falls under
-`TIME_MARGIN_MS`, the operations not yet attempted are answered 503 (retry them) instead of
-letting the whole request time out with the outcome of every operation unknown.
+A time budget guards the function's Timeout (25 s, under API Gateway's 29 s): when the caller's
+remaining time falls under `TIME_MARGIN_MS`, the operations not yet attempted are answered 503
+(retry them) instead of letting the whole request time out with the outcome of every operation
+unknown.
 """
 
 from __future__ import annotations

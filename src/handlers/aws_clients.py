@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-# Request path (authorizer, Users, Groups: 10 s Lambda timeout; Bulk: 29 s). Each call gets at most
+# Request path (authorizer, Users, Groups: 10 s Lambda timeout; Bulk: 25 s). Each call gets at most
 # 3 attempts (botocore's "standard" retries: exponential backoff with full jitter, plus contended
 # transactions, see handlers.aws_retries), and a retry only starts if a whole attempt (connect +
 # read timeout) still ends within 5 s of the call's start. DynamoDB answers in milliseconds, so

@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, Unauthorized
+from core.errors import InternalError, NotFound, ScimError, ServiceUnavailable, TooMany, Unauthorized
 from core.tenants import is_valid_tenant_id
 from handlers.observability import logger, metrics
 from handlers.routing import Response, Router
@@ -32,7 +32,7 @@ def error_response(error: ScimError) -> Response:
 
 def scim_router() -> Router:
     """A function's router: every failure becomes a SCIM error response."""
-    return Router(on_error=_on_error, on_not_found=_on_not_found)
+    return Router(on_error=_on_error, on_not_found=_on_not_found, on_too_large=_on_too_large)
 
 
 def _on_error(error: Exception) -> Response:
@@ -57,6 +57,15 @@ def _is_aws_outage(error: Exception) -> bool:
     from core.store.aws_errors import is_transient  # noqa: PLC0415 - botocore is loaded by now
 
     return is_transient(error)
+
+
+def _on_too_large() -> Response:
+    # Final (400), not the retryable 503 a result over Lambda's 6 MB would become; RFC 7644 §3.12
+    # tooMany: more results than the service will return at once.
+    logger.warning("response over Lambda's 6 MB limit refused")
+    return error_response(
+        TooMany("The response would exceed 6 MB; request fewer resources (count) or attributes.")
+    )
 
 
 def _on_not_found() -> Response:

@@ -15,6 +15,7 @@ the proxy response API Gateway expects.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from functools import lru_cache
 from typing import Any, Final
 
 _PLACEHOLDER: Final = re.compile(r"^(?:<([^>]+)>|\{([^}+]+)\+?\})$")
+# Lambda's synchronous response limit is 6 MiB + 100 bytes of serialised proxy result (the Python
+# runtime writes JSON with ASCII escapes). A bigger result fails the invocation, and API Gateway
+# answers INTEGRATION_FAILURE, a 503 the IdP retries for ever (DataBiosphere/azul#8258), so the
+# router answers a final SCIM error instead (handlers.http).
+MAX_PROXY_RESULT_BYTES: Final = 6 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -159,11 +165,17 @@ def _shape(path: str) -> tuple[tuple[str | None, ...], tuple[str, ...]]:
 class Router:
     """Routes of one Lambda function; `resolve` turns a proxy event into a proxy response."""
 
-    def __init__(self, on_error: ErrorHandler, on_not_found: Callable[[], Response]) -> None:
+    def __init__(
+        self,
+        on_error: ErrorHandler,
+        on_not_found: Callable[[], Response],
+        on_too_large: Callable[[], Response] | None = None,
+    ) -> None:
         self._routes: dict[tuple[str, tuple[str | None, ...]], _Route] = {}
         self._middlewares: list[Middleware] = []
         self._on_error = on_error
         self._on_not_found = on_not_found
+        self._on_too_large = on_too_large
         self.request: Request = Request({}, None)
 
     def route(self, path: str, method: str | Iterable[str]) -> Callable[[RouteFunction], RouteFunction]:
@@ -202,7 +214,10 @@ class Router:
             response = self._dispatch(request)
         except Exception as error:  # every failure is a SCIM error response (handlers.http)
             response = self._on_error(error)
-        return response.to_proxy()
+        proxy = response.to_proxy()
+        if self._on_too_large is not None and not fits_lambda_response(proxy):
+            return self._on_too_large().to_proxy()
+        return proxy
 
     def _dispatch(self, request: Request) -> Response:
         found = self._find(request)
@@ -233,6 +248,18 @@ class Router:
                 if arguments is not None:
                     return candidate, arguments
         return None
+
+
+def fits_lambda_response(proxy: Mapping[str, Any]) -> bool:
+    """Whether the proxy result stays within Lambda's response limit once serialised.
+
+    A character is at most 12 bytes of ASCII-escaped JSON (a surrogate pair), so a body under half
+    a megabyte needs no serialisation: the common case costs nothing.
+    """
+    body = proxy.get("body") or ""
+    if len(body) * 12 + 65_536 < MAX_PROXY_RESULT_BYTES:
+        return True
+    return len(json.dumps(proxy, separators=(",", ":"))) <= MAX_PROXY_RESULT_BYTES
 
 
 def _bind(middleware: Middleware, following: Callable[[Router], Response]) -> Callable[[Router], Response]:

@@ -9,10 +9,12 @@ function invoked in process, and the template's gateway responses for every fail
 tenant, in background threads, and returns a handle that tests use as a fixture; `serve` is the
 blocking command-line form that prints the Tenant URL and token and stops on Ctrl-C or SIGTERM.
 
-Known differences from AWS: every function shares one process (and so one environment, the
-union of theirs, checked to agree); no stage-wide throttling (the per-tenant usage plan bucket is
-emulated: `TokenBuckets`), no timeout enforcement and no binary media type configuration (a body
-that is not UTF-8 is passed base64-encoded).
+The limits (10 MB body, 6 MB invoke payload both ways, 29 s integration timeout and each
+function's own Timeout) are in `scimctl.gateway_limits`. Known differences from AWS, each with its
+reason, are in docs/architecture.md ("Local gateway vs API Gateway"): among them, every function
+shares one process (and so one environment, the union of theirs, checked to agree) and runs one
+invocation at a time, and there is no stage-wide throttling (the per-tenant usage plan bucket is
+emulated, opt-in: `TokenBuckets`).
 """
 
 from __future__ import annotations
@@ -39,12 +41,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
+from scimctl import gateway_limits
 from scimctl.admin import Admin
 from scimctl.demo_tenant import DEMO_TENANT, DEMO_TOKEN_FILE, ensure_demo_tenant
+from scimctl.gateway_limits import (
+    BODY_OVER_10_MB,
+    INTEGRATION_TIMEOUT_SECONDS,
+    LAMBDA_REQUEST_BYTES,
+    LAMBDA_RESPONSE_BYTES,
+    MAX_BODY_BYTES,
+    NOT_CUSTOMISABLE,
+    FunctionTimedOut,
+    IntegrationTimedOut,
+    call_with_deadline,
+    within,
+)
 from scimctl.local_aws import (
     DEFAULT_STATE_FILE,
     LOCAL_API_ID,
@@ -73,7 +88,6 @@ from scimctl.usage_plan import UsagePlanKeys
 
 log = logging.getLogger("scimctl.gateway")
 
-MAX_BODY_BYTES: Final = 10 * 1024 * 1024  # API Gateway REST payload limit
 UNAUTHORIZED_MESSAGE: Final = "Unauthorized"  # the one authorizer error API Gateway answers 401
 _ERROR_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -89,13 +103,18 @@ _BUILTIN_RESPONSES: Final[Mapping[str, tuple[int, str | None]]] = {
     "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
     "AUTHORIZER_CONFIGURATION_ERROR": (500, None),
     "AUTHORIZER_FAILURE": (500, None),
+    "API_CONFIGURATION_ERROR": (500, None),
     "BAD_REQUEST_BODY": (400, "Invalid request body"),
     "BAD_REQUEST_PARAMETERS": (400, "Invalid request parameters"),
     "DEFAULT_4XX": (400, None),
     "DEFAULT_5XX": (500, None),
+    "EXPIRED_TOKEN": (403, None),
+    # GR-types says 504; captured answers are 502 with responseType INTEGRATION_FAILURE
+    # (DataBiosphere/azul#8258) and Lambda's page says 502 for a function error (Lambda-APIGW).
     "INTEGRATION_FAILURE": (502, "Internal server error"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
     "INVALID_API_KEY": (403, "Forbidden"),
+    "INVALID_SIGNATURE": (403, None),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
@@ -103,6 +122,13 @@ _BUILTIN_RESPONSES: Final[Mapping[str, tuple[int, str | None]]] = {
     "THROTTLED": (429, "Too Many Requests"),
     "UNAUTHORIZED": (401, "Unauthorized"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "WAF_FILTERED": (403, "Forbidden"),
+}
+# x-amzn-ErrorType on API Gateway's own answers, where a captured response shows it.
+_ERROR_TYPES: Final[Mapping[str, str]] = {
+    "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",  # SO-1376
+    "INTEGRATION_FAILURE": "InternalServerErrorException",  # rePost-5xx
+    "REQUEST_TOO_LARGE": "BadRequestException",  # koki-develop/lgtm-generator#10
 }
 
 # A Lambda authorizer that raises anything but "Unauthorized", or returns something that is not
@@ -115,7 +141,11 @@ INTEGRATION_ERROR: Final = "INTEGRATION_FAILURE"
 _PROXY_RESULT_KEYS: Final = frozenset(
     {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 )
-_HOP_BY_HOP: Final = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
+_HOP_BY_HOP: Final = frozenset({"content-length", "transfer-encoding", "keep-alive"})
+# Proxy-result headers API Gateway renames to x-amzn-Remapped-<name> (Notes-2023 for
+# WWW-Authenticate; the remap table of "Amazon API Gateway important notes"): a function cannot
+# send them. Gateway responses can, which is why every 401 is one (docs/architecture.md).
+_REMAPPED: Final = frozenset({"authorization", "connection", "date", "server", "www-authenticate"})
 _TEMPLATE_VARS: Final = re.compile(
     r"\$context\.(error\.messageString|error\.message|error\.responseType|requestId)"
 )
@@ -212,17 +242,21 @@ class Router:
 def parse_query(query: str) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     """(queryStringParameters, multiValueQueryStringParameters) as a REST API builds them.
 
-    Values are percent-decoded; a key without ``=`` has the value "" (Entra ID appends
-    ``?aadOptscim062020`` to the Tenant URL); None, not {}, when there is no query at all.
+    Keys and values are form-decoded: ``+`` is a space and ``%2B`` a plus (the Live-v1 capture in
+    ../shared/research/api-gateway-fidelity.md: ``literalPlus=a+b`` → "a b"; aws/aws-cdk#19827),
+    which is how Entra ID encodes the spaces of a filter. A raw ``;`` separates pairs as ``&`` does
+    (Notes-2023: it "results in the data being split"). A key without ``=`` has the value ""
+    (Entra ID appends ``?aadOptscim062020`` to the Tenant URL); None, not {}, when there is no
+    query at all.
     """
     if not query:
         return None, None
     multi: dict[str, list[str]] = {}
-    for pair in query.split("&"):
+    for pair in re.split("[&;]", query):
         if not pair:
             continue
         key, _, value = pair.partition("=")
-        multi.setdefault(unquote(key), []).append(unquote(value))
+        multi.setdefault(unquote_plus(key), []).append(unquote_plus(value))
     if not multi:
         return None, None
     return {k: v[-1] for k, v in multi.items()}, multi
@@ -243,7 +277,7 @@ class _Policy:
     principal_id: str
     allow: tuple[re.Pattern[str], ...]
     deny: tuple[re.Pattern[str], ...]
-    context: Mapping[str, str]
+    context: Mapping[str, str | None]
     usage_key: str | None = None  # usageIdentifierKey: the usage plan key (API key source AUTHORIZER)
 
     def permits(self, method_arn: str) -> bool:
@@ -256,7 +290,9 @@ class InvalidAuthorizerResult(Exception):
     """The authorizer's output is not a policy API Gateway accepts."""
 
 
-def _context_value(key: str, value: Any) -> str:
+def _context_value(key: str, value: Any) -> str | None:
+    if value is None:
+        return None  # passed through as null (DT-69823, a live test)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):
@@ -423,8 +459,8 @@ class LocalFunction:
             raise TemplateError(f"{self.function.handler} is not callable")
         return handler  # type: ignore[no-any-return]
 
-    def invoke(self, event: dict[str, Any]) -> Any:
-        context = LocalLambdaContext(
+    def _context(self) -> LocalLambdaContext:
+        return LocalLambdaContext(
             function_name=self.name,
             invoked_function_arn=self.arn,
             memory_limit_in_mb=self.function.memory_mb,
@@ -432,14 +468,20 @@ class LocalFunction:
             deadline=time.monotonic() + self.function.timeout_seconds,
             log_group_name=f"/aws/lambda/{self.name}",
         )
+
+    def invoke(self, event: dict[str, Any]) -> Any:
         handler = self._handler
         if handler is not None and self._warm and not self._serialize:
-            return handler(event, context)
+            return handler(event, self._context())
+        # Waiting for the lock, and the cold start's import (Lambda's init phase), count against
+        # no timeout: the clock (and the context's remaining time) starts with the handler.
+        gateway_limits.queued()
         with self._lock:
             if self._handler is None:
                 self._handler = self._load()
+            gateway_limits.running()
             try:
-                return self._handler(event, context)
+                return self._handler(event, self._context())
             finally:
                 self._warm = True
 
@@ -491,8 +533,10 @@ class LocalGateway:
         parameters: Mapping[str, str] | None = None,
         serialize_invocations: bool = True,
         throttle_tenants: bool = False,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
     ) -> None:
         self.template: Template = load_template(template_path, parameters)
+        self.integration_timeout = integration_timeout  # tests shorten it
         self.stage = stage
         self.region = region
         self.api_id = LOCAL_API_ID
@@ -515,6 +559,7 @@ class LocalGateway:
             )
             for fid, f in self.template.functions.items()
         }
+        self.binary_media_types = _binary_media_types(self.template)
         self.environment = self._union_environment()
         self._code_dirs = self._code_directories()
         self._exit: ExitStack | None = None
@@ -600,7 +645,7 @@ class LocalGateway:
             description = openapi_json(self.template.path, f"http://{host}/{self.stage}")
             return LocalResponse(200, (("Content-Type", "application/json"),), description)
         if len(body) > MAX_BODY_BYTES:
-            return self.gateway_response("REQUEST_TOO_LARGE", request.request_id)
+            return self.body_over_limit()
         prefix = f"/{self.stage}"
         if not (path == prefix or path.startswith(prefix + "/")):
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request.request_id)
@@ -617,19 +662,29 @@ class LocalGateway:
             authorizer_context = decision
         return self._integrate(request, route, dict(params), authorizer_context)
 
+    @staticmethod
+    def body_over_limit() -> LocalResponse:
+        """A body over 10 MB: API Gateway's own 413, never the template's (gateway_limits)."""
+        status, headers, body = BODY_OVER_10_MB
+        return LocalResponse(status, headers, body)
+
     def gateway_response(self, response_type: str, request_id: str | None = None) -> LocalResponse:
         """The template's gateway response for this type (or its DEFAULT_4XX/5XX), rendered."""
         request_id = request_id or str(uuid.uuid4())
         status, message = _BUILTIN_RESPONSES.get(response_type, (500, None))
         responses = self.template.gateway_responses
-        spec = responses.get(response_type) or responses.get(
-            "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
-        )
+        spec = None
+        if response_type not in NOT_CUSTOMISABLE:
+            spec = responses.get(response_type) or responses.get(
+                "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+            )
+        error_type = _ERROR_TYPES.get(response_type)
         if spec is None:
             body = json.dumps({"message": message}).encode()
-            return LocalResponse(
-                status, (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)), body
-            )
+            headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+            if error_type:
+                headers.append(("x-amzn-ErrorType", error_type))
+            return LocalResponse(status, tuple(headers), body)
         values = {
             "error.responseType": response_type,
             "error.message": message or "",
@@ -641,6 +696,8 @@ class LocalGateway:
         if _header(headers, "Content-Type") is None:
             headers.append(("Content-Type", "application/json"))
         headers.append(("x-amzn-RequestId", request_id))
+        if error_type:
+            headers.append(("x-amzn-ErrorType", error_type))
         return LocalResponse(spec.status_code or status, tuple(headers), text.encode())
 
     # -- authorizer -------------------------------------------------------------------------
@@ -655,8 +712,12 @@ class LocalGateway:
     ) -> dict[str, Any] | LocalResponse:
         """The authorizer's context for the integration, or the gateway response that refuses."""
         authorizer = self.template.authorizers[route.authorizer or ""]
-        identity = tuple(_header(request.headers, name) or "" for name in authorizer.identity_headers)
-        if not all(identity):  # API Gateway answers this itself, without invoking the authorizer
+        # The last value of a repeated header, as in the event's `headers`: the cache key and what
+        # the authorizer sees must be the same value (audit D7).
+        identity = tuple(_last_header(request.headers, name) or "" for name in authorizer.identity_headers)
+        # API Gateway answers this itself, without invoking the authorizer, only when caching is on
+        # (Auth-ids); with caching off the identity sources are optional.
+        if not all(identity) and self.authorizer_cache.ttl_seconds > 0:
             return self.gateway_response("UNAUTHORIZED", request.request_id)
         started = time.perf_counter()
         decision = self.authorizer_cache.get(identity)
@@ -691,7 +752,7 @@ class LocalGateway:
         """A policy, _DENIED for "Unauthorized", or None when the authorizer failed (not cached)."""
         event = self._authorizer_event(request, route, params)
         try:
-            result = self.functions[function_id].invoke(event)
+            result = self._invoke(function_id, event)
         except Exception as exc:
             if str(exc) == UNAUTHORIZED_MESSAGE:
                 return _DENIED
@@ -755,6 +816,10 @@ class LocalGateway:
                     "cognitoAuthenticationType": None,
                     "cognitoAuthenticationProvider": None,
                     "principalOrgId": None,
+                    # Present (null without a client certificate or API key) in Live-v1.
+                    "apiKey": None,
+                    "apiKeyId": None,
+                    "clientCert": None,
                 },
                 "domainName": host,
                 "domainPrefix": host.split(".")[0],
@@ -768,20 +833,39 @@ class LocalGateway:
         event = self._base_event(request, route, params)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = authorizer
-        event["body"], event["isBase64Encoded"] = _event_body(request.body)
+        binary = _matches(_header(request.headers, "Content-Type"), self.binary_media_types)
+        event["body"], event["isBase64Encoded"] = _event_body(request.body, binary)
+        if not within(event, LAMBDA_REQUEST_BYTES, event["body"]):
+            # Lambda refuses the invoke; API Gateway's 413 is not customisable (gateway_limits).
+            return self.gateway_response("REQUEST_TOO_LARGE", request.request_id)
+        failure = INTEGRATION_ERROR
         try:
-            result = self.functions[route.function_id].invoke(event)
+            result = self._invoke(route.function_id, event)
+            if isinstance(result, dict) and not within(result, LAMBDA_RESPONSE_BYTES, result.get("body")):
+                raise ValueError("the result is over Lambda's 6 MB response limit")
+            accept = _header(request.headers, "Accept")
+            return _proxy_response(
+                result, request.request_id, decode_base64=_matches(accept, self.binary_media_types)
+            )
+        except IntegrationTimedOut:
+            log.error("%s: no answer within %.0f s", route.function_id, self.integration_timeout)
+            failure = "INTEGRATION_TIMEOUT"
+        except (FunctionTimedOut, ValueError) as exc:  # function errors for API Gateway (Lambda-APIGW)
+            log.error("%s: %s", route.function_id, exc)
         except Exception:
             # Lambda reports an unhandled error; API Gateway answers with its own 5xx.
             log.exception("%s failed", route.function_id)
-            return self.gateway_response(INTEGRATION_ERROR, request.request_id)
         finally:
-            self._after_write(request.method)
-        try:
-            return _proxy_response(result, request.request_id)
-        except ValueError as exc:
-            log.error("%s returned a malformed Lambda proxy response: %s", route.function_id, exc)
-            return self.gateway_response(INTEGRATION_ERROR, request.request_id)
+            if failure != "INTEGRATION_TIMEOUT":  # the function still holds the invocation lock
+                self._after_write(request.method)
+        return self.gateway_response(failure, request.request_id)
+
+    def _invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function under its own Timeout and API Gateway's integration timeout."""
+        function = self.functions[function_id]
+        return call_with_deadline(
+            lambda: function.invoke(event), function.function.timeout_seconds, self.integration_timeout
+        )
 
     def _after_write(self, method: str) -> None:
         # Under the invocation lock, as the functions run: the events handler shares their
@@ -800,6 +884,31 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == wanted), None)
 
 
+def _last_header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in reversed(headers) if k.lower() == wanted), None)
+
+
+def _binary_media_types(template: Template) -> tuple[str, ...]:
+    """The API's BinaryMediaTypes (none in this stack's template); SAM writes "/" as "~1"."""
+    for _, props in template.resources_of_type(API_TYPE):
+        return tuple(str(t).replace("~1", "/").lower() for t in props.get("BinaryMediaTypes") or ())
+    return ()
+
+
+def _matches(media_type: str | None, patterns: Sequence[str]) -> bool:
+    """Whether a Content-Type or any type of an Accept header matches a binary media type."""
+    if not media_type or not patterns:
+        return False
+    for candidate in media_type.lower().split(","):
+        kind = candidate.split(";")[0].strip()
+        for pattern in patterns:
+            main, _, sub = pattern.partition("/")
+            if pattern in (kind, "*/*") or (sub == "*" and kind.startswith(main + "/")):
+                return True
+    return False
+
+
 def _forwarded_headers(request: _Request) -> list[tuple[str, str]]:
     """The request headers plus the X-Forwarded-* that API Gateway adds."""
     forwarded = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"}
@@ -815,13 +924,18 @@ def _forwarded_headers(request: _Request) -> list[tuple[str, str]]:
     return headers
 
 
-def _event_body(body: bytes) -> tuple[str | None, bool]:
+def _event_body(body: bytes, binary: bool) -> tuple[str | None, bool]:
+    """Base64 only for a binary media type; otherwise text, whatever the bytes (ministack-767,
+    checked on AWS). How AWS renders bytes that are not UTF-8 is undocumented: replaced here."""
     if not body:
         return None, False
-    try:
-        return body.decode("utf-8"), False
-    except UnicodeDecodeError:
+    if binary:
         return base64.b64encode(body).decode("ascii"), True
+    return body.decode("utf-8", errors="replace"), False
+
+
+def _remapped(name: str) -> str:
+    return f"x-amzn-Remapped-{name}" if name.lower() in _REMAPPED else name
 
 
 def _header_value(name: str, value: Any) -> str:
@@ -830,30 +944,45 @@ def _header_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def _proxy_response(result: Any, request_id: str) -> LocalResponse:
-    """A REST API's reading of a Lambda proxy result; ValueError when it would be malformed."""
+def _status_code(value: Any) -> int:
+    # A string of digits is accepted as well (LS-11199, tested on AWS).
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ValueError(f"statusCode {value!r} is not an HTTP status")
+    return value
+
+
+def _proxy_response(result: Any, request_id: str, *, decode_base64: bool = False) -> LocalResponse:
+    """A REST API's reading of a Lambda proxy result; ValueError when it would be malformed.
+
+    ``decode_base64``: the request's Accept matches a binary media type; otherwise an
+    ``isBase64Encoded`` body is sent as the base64 text it is (ministack-767).
+    """
     if not isinstance(result, dict):
         raise ValueError(f"result is a {type(result).__name__}, not an object")
     unknown = set(result) - _PROXY_RESULT_KEYS
     if unknown:
         raise ValueError(f"unexpected fields {sorted(unknown)}")
-    status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise ValueError(f"statusCode {status!r} is not an HTTP status")
+    status = _status_code(result.get("statusCode"))
     body = result.get("body")
     if body is not None and not isinstance(body, str):
         raise ValueError("body must be a string")
     raw = b"" if body is None else body.encode("utf-8")
-    if result.get("isBase64Encoded"):
+    if result.get("isBase64Encoded") and decode_base64:
         raw = base64.b64decode(raw, validate=True)
     multi = result.get("multiValueHeaders") or {}
     single = result.get("headers") or {}
     if not isinstance(multi, dict) or not isinstance(single, dict):
         raise ValueError("headers and multiValueHeaders must be objects")
-    # As API Gateway merges them: a name in multiValueHeaders takes its values from there.
-    headers = [(str(k), _header_value(k, v)) for k, vs in multi.items() for v in _as_list(vs)]
-    headers += [(str(k), _header_value(k, v)) for k, v in single.items() if k not in multi]
-    headers = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
+    # As API Gateway merges them (Proxy-fmt): both lists, an identical name and value once.
+    headers: list[tuple[str, str]] = []
+    for name, value in [(str(k), _header_value(k, v)) for k, vs in multi.items() for v in _as_list(vs)] + [
+        (str(k), _header_value(k, v)) for k, v in single.items()
+    ]:
+        if (name, value) not in headers:
+            headers.append((name, value))
+    headers = [(_remapped(k), v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
     if _header(headers, "Content-Type") is None:
         headers.append(("Content-Type", "application/json"))
     headers.append(("x-amzn-RequestId", request_id))
@@ -885,7 +1014,7 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         gateway = self.server.gateway
         body = self._read_body()
         if body is None:
-            response = gateway.gateway_response("REQUEST_TOO_LARGE")
+            response = gateway.body_over_limit()
             self.close_connection = True
         else:
             try:

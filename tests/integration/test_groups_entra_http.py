@@ -14,11 +14,17 @@ and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra user pr
 service", "Flags to alter the SCIM behavior"), and keeps that query on every request, so every
 request below carries it. Member ids in the documented bodies ("f648f8d5ea4e4cd38e9c") are
 replaced by the ids of users created first over HTTP.
+
+Queries are sent raw, as Entra encodes them: a space is "+" and a quote "%22"
+(`GET /Groups?excludedAttributes=members&filter=displayName+eq+%22…%22`, the form of ENTRA-SCIM's
+"Get Group by displayName"). API Gateway REST decodes the "+" (the Live-v1 capture cited in
+../shared/research/api-gateway-fidelity.md, aws/aws-cdk#19827), and so must the local gateway.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -139,8 +145,10 @@ def member_ids(scim: ScimHttp, group: dict[str, Any]) -> set[str]:
 
 
 def by_display_name(scim: ScimHttp, name: str) -> HttpResponse:
-    # ENTRA-SCIM, "Get Group by displayName": GET /Groups?excludedAttributes=members&filter=…
-    return scim.get(groups(), params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'})
+    # ENTRA-SCIM, "Get Group by displayName", raw as Entra sends it:
+    # GET /Groups?excludedAttributes=members&filter=displayName+eq+%22…%22
+    encoded = quote_plus(f'displayName eq "{name}"', safe="")
+    return scim.get(f"{groups()}&excludedAttributes=members&filter={encoded}")
 
 
 # ---------------------------------------------------------------------------------------- create / get
@@ -190,6 +198,21 @@ def test_get_group_by_display_name_excludes_members(fresh_tenant: ScimHttp) -> N
     # Case-insensitive, as displayName's caseExact is false (RFC 7643 §4.2).
     assert by_display_name(fresh_tenant, "DISPLAYNAME").json["totalResults"] == 1
     assert by_display_name(fresh_tenant, "otherName").json["totalResults"] == 0
+
+
+def test_group_lookup_byte_for_byte_with_a_space_in_the_name(fresh_tenant: ScimHttp) -> None:
+    # A displayName with a space is where "+" matters: Entra sends `Sales+Team`, and API Gateway
+    # hands the function "Sales Team" (Live-v1, aws/aws-cdk#19827).
+    created = fresh_tenant.post(groups(), {**ENTRA_CREATE_GROUP, "displayName": "Sales Team"})
+    group = assert_group(created, 201)
+    raw = f"/Groups?{FLAG}&excludedAttributes=members&filter=displayName+eq+%22Sales+Team%22"
+    found = fresh_tenant.get(raw)
+    assert found.status == 200, found.text
+    assert [r["id"] for r in found.json["Resources"]] == [group["id"]]
+    assert "members" not in found.json["Resources"][0]
+    missing = fresh_tenant.get(f"/Groups?{FLAG}&excludedAttributes=members&filter=displayName+eq+%22Sales%22")
+    assert missing.status == 200, missing.text
+    assert missing.json["totalResults"] == 0
 
 
 # ---------------------------------------------------------------------------------------- update

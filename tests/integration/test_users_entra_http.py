@@ -19,11 +19,18 @@ The bodies are copied from:
 Entra is configured with the Tenant URL followed by "?aadOptscim062020" (ENTRA-KNOWN-ISSUES, "Flags
 to alter the SCIM behavior") and keeps that query on every request, so every request below
 carries it.
+
+Queries are sent as Entra encodes them, raw in the path: a space is "+" and a quote "%22"
+(`GET /Users?filter=userName+eq+%22…%22`, the form of the requests in ENTRA-SCIM and
+ENTRA-KNOWN-ISSUES). API Gateway REST decodes "+" to a space in queryStringParameters (the Live-v1
+capture cited in ../shared/research/api-gateway-fidelity.md, aws/aws-cdk#19827); the local gateway
+must do the same or every Entra lookup is a 400 invalidFilter.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -139,9 +146,14 @@ def users(suffix: str = "") -> str:
     return f"/Users{suffix}?{FLAG}"
 
 
+def entra_filter(filter_text: str) -> str:
+    """The collection URL with a filter, encoded as Entra sends it: `filter=userName+eq+%22…%22`."""
+    return f"{users()}&filter={quote_plus(filter_text, safe='')}"
+
+
 def query(scim: ScimHttp, user_name: str) -> HttpResponse:
-    # Entra percent-encodes the filter: `userName eq "…"`.
-    return scim.get(users(), params={"filter": f'userName eq "{user_name}"'})
+    # ENTRA-SCIM, "Get User by query": GET /Users?filter=userName+eq+%22…%22 (raw, as sent).
+    return scim.get(entra_filter(f'userName eq "{user_name}"'))
 
 
 def assert_user(response: HttpResponse, status: int = 200) -> dict[str, Any]:
@@ -213,11 +225,31 @@ def test_get_user_by_query_zero_results(fresh_tenant: ScimHttp) -> None:
 def test_get_user_by_external_id_query(fresh_tenant: ScimHttp) -> None:
     # Entra matches on externalId = objectId when that is the matching attribute.
     user = create_entra_user(fresh_tenant)
-    found = fresh_tenant.get(
-        users(), params={"filter": 'externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"'}
-    )
+    found = fresh_tenant.get(f"{users()}&filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
     assert found.status == 200, found.text
     assert [u["id"] for u in found.json["Resources"]] == [user["id"]]
+
+
+def test_entra_encoded_lookup_is_sent_byte_for_byte() -> None:
+    # The helper builds exactly the query Entra puts on the wire (ENTRA-SCIM, "Get User by query").
+    assert entra_filter('userName eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1"') == (
+        f"/Users?{FLAG}&filter=userName+eq+%22Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1%22"
+    )
+
+
+def test_duplicate_check_before_create_then_create(fresh_tenant: ScimHttp) -> None:
+    # Entra's create flow: look the user up by its matching attribute (userName), find nothing,
+    # then POST; the same lookup then finds the new user (ENTRA-SCIM, "Get User by query" and
+    # "Create User").
+    raw = f"{users()}&filter=userName+eq+%22Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1%22"
+    before = fresh_tenant.get(raw)
+    assert before.status == 200, before.text
+    assert before.json["totalResults"] == 0
+    user = create_entra_user(fresh_tenant)
+    after = fresh_tenant.get(raw)
+    assert after.status == 200, after.text
+    assert after.json["totalResults"] == 1
+    assert after.json["Resources"] == [user]
 
 
 def test_create_of_an_existing_user_is_409(fresh_tenant: ScimHttp) -> None:
@@ -306,9 +338,7 @@ def test_disable_user_with_the_string_false(fresh_tenant: ScimHttp) -> None:
     assert again["active"] is False
     assert again["meta"]["version"] == disabled["meta"]["version"]
     # The filter Entra may use afterwards sees a boolean.
-    found = fresh_tenant.get(
-        users(), params={"filter": f'userName eq "{user["userName"]}" and active eq false'}
-    )
+    found = fresh_tenant.get(entra_filter(f'userName eq "{user["userName"]}" and active eq false'))
     assert found.json["totalResults"] == 1
 
 

@@ -385,3 +385,36 @@ def test_to_proxy_keeps_an_explicit_content_type_header() -> None:
     proxy = Response(200, headers={"Content-Type": "text/plain"}, content_type="x/y").to_proxy()
 
     assert proxy["headers"] == {"Content-Type": "text/plain"}
+
+
+# -- Lambda's 6 MB response limit ---------------------------------------------------------------
+def big_body_router(body: str) -> Router:
+    app = scim_router()
+    app.get(USER_ROUTE)(lambda **_: Response(200, body=body, content_type="application/scim+json"))
+    return app
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a" * (6 * 1024 * 1024),  # over the limit once the proxy result's other fields are added
+        '"' * (3 * 1024 * 1024 + 1),  # each quote is two bytes of JSON
+        "é" * (1024 * 1024 + 1),  # \u00e9: six bytes each, as the Python runtime writes them
+    ],
+)
+def test_a_response_over_lambdas_6_mb_is_a_final_400_too_many(body: str) -> None:
+    """Lambda's response limit (6 MiB + 100 bytes, zaccharles "Deep Dive: Lambda's payload size
+    limits"): a bigger result is an INTEGRATION_FAILURE in API Gateway (DataBiosphere/azul#8258),
+    which this template answers 503 + Retry-After, so the IdP would retry it for ever."""
+    event = proxy_event("GET", USER_RESOURCE, {"tenant": "demo", "id": "u1"})
+    result = resolve(big_body_router(body), event)
+    assert scim_error(result, 400)["scimType"] == "tooMany"
+
+
+def test_a_response_under_the_limit_is_left_alone() -> None:
+    body = "a" * (5 * 1024 * 1024)
+    event = proxy_event("GET", USER_RESOURCE, {"tenant": "demo", "id": "u1"})
+    result = resolve(big_body_router(body), event)
+    assert result["statusCode"] == 200
+    assert result["body"] == body
+    assert len(json.dumps(result)) < 6 * 1024 * 1024 + 100
