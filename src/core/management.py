@@ -452,10 +452,10 @@ class Management:
             "scim_base_url": self.scim_url(meta.tenant_id),
         }
 
-    def health(
-        self, tenant_id: str, user_count: int | None = None, group_count: int | None = None
-    ) -> dict[str, Any]:
+    def health(self, tenant_id: str) -> dict[str, Any]:
+        """What an operator asks first when an IdP "stopped syncing" (docs/management-api.md)."""
         tenant = self.require_tenant(tenant_id)
+        counts = self._table.resource_counts(tenant_id)
         now = self._now()
         tokens = self._table.list_tokens(tenant_id)
         used = [t.last_used_at for t in tokens if t.last_used_at is not None]
@@ -484,8 +484,8 @@ class Management:
                 if tenant.refused_at
                 else None
             ),
-            "users": user_count,
-            "groups": group_count,
+            "users": counts["users"],
+            "groups": counts["groups"],
             "tokens": {
                 "active": sum(1 for t in tokens if t.state(now) == "active"),
                 "expiring_within_30_days": [

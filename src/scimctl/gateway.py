@@ -991,6 +991,7 @@ class RunningGateway:
     state_file: Path | None
     events_file: Path | None  # the PutEvents entries the events handler made, one JSON per line
     _exit: ExitStack = field(repr=False)
+    management_url: str = ""  # the management API's base URL (SigV4: scimctl.management_gateway)
 
     @property
     def port(self) -> int:
@@ -1090,6 +1091,11 @@ def start_gateway(
                 else None
             ),
         )
+        from scimctl.management_gateway import start_management  # noqa: PLC0415 - it imports this module
+
+        management_url = start_management(
+            stack, gateway, host=host, api_url=api_url, log_requests=log_requests
+        )
         admin.create_tenant(DEMO_TENANT, "Demo tenant", profiles.preset(preset))
         token = admin.issue_token(DEMO_TENANT, DEMO_TOKEN_NAME).token
         if token_file is not None:
@@ -1111,6 +1117,7 @@ def start_gateway(
             state_file=state_file,
             events_file=events_file,
             _exit=stack.pop_all(),
+            management_url=management_url,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
 
@@ -1132,7 +1139,8 @@ def banner(running: RunningGateway) -> str:
     return (
         "Serverless SCIM local gateway (moto in-process; data is lost on exit)\n"
         f"Tenant URL:  {running.tenant_url}\n"
-        f"Token:       {running.token}\n"
+        + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + f"Token:       {running.token}\n"
         f'Try:         curl -H "Authorization: Bearer $TOKEN" {running.tenant_url}/ServiceProviderConfig\n'
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"

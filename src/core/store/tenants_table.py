@@ -18,7 +18,16 @@ from core.errors import Conflict, NotFound
 from core.profiles import PRESETS, Profile
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.batch import batch_get
-from core.store.keys import TENANT_INDEX, TENANT_INDEX_PK, TENANT_SK, TOKEN_SK_PREFIX, tenant_pk, token_sk
+from core.store.keys import (
+    TENANT_INDEX,
+    TENANT_INDEX_PK,
+    TENANT_SK,
+    TOKEN_SK_PREFIX,
+    Kind,
+    counter_sk,
+    tenant_pk,
+    token_sk,
+)
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
 
@@ -157,12 +166,13 @@ class TenantTable:
                 if not with_items:
                     self._db.put_item(**put)
                 else:
-                    self._db.transact_write_items(TransactItems=[{"Put": put}, *with_items])
+                    items: list[Any] = [{"Put": put}, *with_items]
+                    self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return ["ConditionalCheckFailed"]
             if error_code(exc) == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
+                reasons = exc.response.get("CancellationReasons") or []
                 return [str(r.get("Code") or "None") for r in reasons]
             raise
         return None
@@ -320,6 +330,15 @@ class TenantTable:
         tenants = [item_to_tenant(i) for i in out.get("Items", [])]
         more = "LastEvaluatedKey" in out and bool(tenants)
         return tenants, tenants[-1].tenant_id if more else None
+
+    def resource_counts(self, tenant_id: str) -> dict[str, int]:
+        """The tenant's user and group counters (kept by every create and delete): one BatchGetItem."""
+        pk = {"S": tenant_pk(tenant_id)}
+        keys: list[Any] = [{"PK": pk, "SK": {"S": counter_sk(kind)}} for kind in (Kind.USER, Kind.GROUP)]
+        found = {
+            i["SK"]["S"]: int(i.get("n", {}).get("N", "0")) for i in batch_get(self._db, self._table, keys)
+        }
+        return {kind.value.lower() + "s": found.get(counter_sk(kind), 0) for kind in (Kind.USER, Kind.GROUP)}
 
     def set_api_key(self, tenant_id: str, api_key: str) -> None:
         """Record the tenant's usage plan key (scimctl; the authorizer reads it with the tenant)."""
