@@ -129,7 +129,11 @@ class Stamp:
 def _stamp(stamp: Stamp | None) -> dict[str, Any]:
     if stamp is None:
         return {}
-    return {"changedBy": {"S": stamp.actor}, "requestId": {"S": stamp.request_id or "-"}}
+    return {
+        "changedBy": {"S": stamp.actor},
+        "requestId": {"S": stamp.request_id or "-"},
+        "changedAt": {"S": _ts(datetime.now(UTC))},
+    }
 
 
 class TransactionConflict(Exception):
