@@ -212,11 +212,11 @@ class Management:
         if profile is not None:
             self._table.set_profile(tenant_id, profile, before.profile_version)
             changed.append("profile")
-        self._table.update_tenant(tenant_id, display_name=display_name, status=status, stamp=stamp)
+        after = self._table.update_tenant(tenant_id, display_name=display_name, status=status, stamp=stamp)
         if "profile" in changed or status is TenantStatus.DISABLED:
             self._flush_cache()
         self._record(stamp, tenant_id, "PATCH", "Tenant", tenant_id, tuple(sorted(changed)), 200)
-        return self.require_tenant(tenant_id)
+        return after if after is not None else self.require_tenant(tenant_id)
 
     def set_profile(self, tenant_id: str, profile: Profile, stamp: Stamp | None = None) -> Tenant:
         """Replace a tenant's profile; effective at once (the authorizer cache is flushed)."""
@@ -243,8 +243,17 @@ class Management:
         extra: Callable[[IssuedToken], list[Any]] | None = None,
     ) -> IssuedToken:
         """A new token; `extra` gives more items for its metadata's transaction (idempotency)."""
-        stamp = self._stamped(stamp)
-        tenant = self.require_tenant(tenant_id)
+        return self._issue(self.require_tenant(tenant_id), name, expires_in, self._stamped(stamp), extra)
+
+    def _issue(
+        self,
+        tenant: Tenant,
+        name: str,
+        expires_in: timedelta | None,
+        stamp: Stamp | None,
+        extra: Callable[[IssuedToken], list[Any]] | None,
+    ) -> IssuedToken:
+        tenant_id = tenant.tenant_id
         if not tenant.active:
             raise TenantDisabled(f"tenant {tenant_id!r} is disabled; enable it before issuing tokens")
         token_id, token = generate_token(tenant_id)
@@ -306,10 +315,12 @@ class Management:
             if meta.revoked_at is None:
                 self._table.revoke_token(tenant_id, meta.token_id, self._now(), stamp)
                 newly_revoked.append(meta.token_id)
-                self._record(stamp, tenant_id, "DELETE", "Token", meta.token_id, ("revoked_at",), 204)
-        for token_id in self._hashes.get_hashes(tenant_id):
-            self._hashes.remove_hash(tenant_id, token_id)
+        self._hashes.remove_all(tenant_id)  # one read and one write, whatever the count
         self._flush_cache()
+        self._record_all(
+            stamp,
+            [(tenant_id, "DELETE", "Token", token_id, ("revoked_at",), 204) for token_id in newly_revoked],
+        )
         return newly_revoked
 
     # -- idempotent creates (the management API's POSTs) -------------------------------------------
@@ -352,7 +363,7 @@ class Management:
     ) -> tuple[int, dict[str, Any]]:
         """(status, answer) of `POST /tenants/{t}/tokens`: the only answer that holds the token.
         A retry with the same key gets the same token (its record is sealed under the key)."""
-        self.require_tenant(tenant_id)
+        tenant = self.require_tenant(tenant_id)
         fingerprint, replay = self._replay(key, tenant_id, "issue_token", request)
         if replay is not None:
             # The first attempt may have failed between the metadata and the hash: complete it.
@@ -363,7 +374,7 @@ class Management:
             return replay
         record = self._record_items(key, tenant_id, fingerprint, self.issued_view)
         try:
-            issued = self.issue_token(tenant_id, name, expires_in, stamp=stamp, extra=record)
+            issued = self._issue(tenant, name, expires_in, self._stamped(stamp), record)
         except TransactionConflict:
             return self._raced(key, tenant_id, "issue_token", request)
         return 201, self.issued_view(issued)
@@ -533,22 +544,30 @@ class Management:
         status: int,
     ) -> None:
         """The write in the tenant's audit trail, with its actor (skipped without an audit store)."""
-        if self._audit is None or stamp is None:
+        self._record_all(stamp, [(tenant_id, method, resource_type, resource_id, changed, status)])
+
+    def _record_all(
+        self, stamp: Stamp | None, writes: list[tuple[str, str, str, str, tuple[str, ...], int]]
+    ) -> None:
+        if self._audit is None or stamp is None or not writes:
             return
         at = self._now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        record = AuditRecord(
-            tenant_id=tenant_id,
-            at=at,
-            request_id=stamp.request_id or "-",
-            token_id="",
-            method=method,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            changed_attributes=changed,
-            status=status,
-            actor=stamp.actor,
-        )
-        self._audit.put([record], int(time.time()) + self._retention_days * _DAY_SECONDS)
+        records = [
+            AuditRecord(
+                tenant_id=tenant_id,
+                at=at,
+                request_id=stamp.request_id or "-",
+                token_id="",
+                method=method,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                changed_attributes=changed,
+                status=status,
+                actor=stamp.actor,
+            )
+            for tenant_id, method, resource_type, resource_id, changed, status in writes
+        ]
+        self._audit.put(records, int(time.time()) + self._retention_days * _DAY_SECONDS)
 
     def _flush_cache(self) -> None:
         # API Gateway caches authorizer decisions per token for AuthorizerCacheTtl seconds.

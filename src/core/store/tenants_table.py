@@ -241,8 +241,9 @@ class TenantTable:
         display_name: str | None = None,
         status: TenantStatus | None = None,
         stamp: Stamp | None = None,
-    ) -> None:
-        """Set the name and/or status in one conditional update; a deleted tenant is not found."""
+    ) -> Tenant | None:
+        """Set the name and/or status in one conditional update (a deleted tenant is not found);
+        returns the tenant after it (None if there was nothing to set)."""
         names: dict[str, str] = {"#s": "status"}
         values: dict[str, Any] = {":deleted": {"S": TenantStatus.DELETED.value}}
         sets: list[str] = []
@@ -256,21 +257,23 @@ class TenantTable:
             sets.append(f"{name} = :{name}")
             values[f":{name}"] = value
         if not sets:
-            return
+            return None
         try:
             with unavailable_on_outage("DynamoDB"):
-                self._db.update_item(
+                out = self._db.update_item(
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
                     UpdateExpression="SET " + ", ".join(sets),
                     ConditionExpression="attribute_exists(PK) AND #s <> :deleted",
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
                 )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
             raise
+        return item_to_tenant(out["Attributes"])
 
     def mark_connected(self, tenant_id: str, at: datetime) -> bool:
         """Record the first successful IdP request, once; True if this call recorded it."""
