@@ -196,10 +196,14 @@ def test_health_shows_connected_at_after_the_first_idp_request_and_why_a_token_w
     assert before.json["connected_at"] is None
     assert before.json["last_refused_token"] is None
     assert provision(tenant["scim_base_url"], token["token"], "h@example.com").status == 201
+    scim = ScimHttp(tenant["scim_base_url"], token["token"])
+    assert scim.post("/Users", {"schemas": [USER_SCHEMA]}).status == 400  # no userName
     connected = api.get(f"/tenants/{tenant_id}/health").json
     assert connected["connected_at"] is not None
     assert connected["users"] == 1
-    assert connected["last_request"]["status"] == 201
+    assert connected["last_request"]["status"] == 400
+    assert connected["last_error"]["status"] == 400
+    assert "userName" in connected["last_error"]["detail"]
     assert connected["tokens"]["expiring_within_30_days"] == [token["token_id"]]
 
     api.delete(f"/tenants/{tenant_id}/tokens/{token['token_id']}")
@@ -279,6 +283,22 @@ def test_lists_are_cursor_pages_and_bad_input_is_a_problem(
     assert_problem(api.get("/tenants/nobody-here"), 404)
     assert_problem(api.patch(f"/tenants/{ids[0]}", {"status": "deleted"}), 400)
     assert_problem(api.get(f"/tenants/{ids[0]}/audit?since=yesterday"), 400)
+    bad_profile = {"profile": {"roles": {"allowed": ["Admin"], "default": "Owner"}}}
+    assert "Owner" in assert_problem(api.patch(f"/tenants/{ids[0]}", bad_profile), 400)["detail"]
+    assert_problem(api.post("/tenants", {"tenant_id": new_tenant_id(running), "preset": "nope"}), 400)
+    assert (
+        api.patch(f"/tenants/{ids[0]}", {"profile": {"groups_enabled": False}}).json["profile"][
+            "groups_enabled"
+        ]
+        is False
+    )
+
+
+def test_the_local_gateway_serves_the_management_description(running: RunningGateway) -> None:
+    described = ManagementHttp(running.management_url.rsplit("/", 1)[0]).get("/openapi.json", signed=False)
+    assert described.status == 200
+    assert described.json["servers"][0]["url"] == running.management_url
+    assert "/tenants/{tenant}/tokens" in described.json["paths"]
 
 
 def test_a_deleted_tenant_is_gone_its_tokens_refused_and_its_id_never_reused(
