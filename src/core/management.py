@@ -133,9 +133,9 @@ class Management:
         *,
         external_id: str | None = None,
         stamp: Stamp | None = None,
-        extra: Callable[[Tenant], list[Any]] | None = None,
+        also_write: Callable[[Tenant], list[Any]] | None = None,
     ) -> Tenant:
-        """`extra` gives more items for the tenant row's transaction (its idempotency record)."""
+        """`also_write` gives more items for the tenant row's transaction (its idempotency record)."""
         if not is_valid_tenant_id(tenant_id):
             raise invalid_tenant_id(tenant_id)
         stamp = self._stamped(stamp)
@@ -148,7 +148,7 @@ class Management:
         )
         # Secret first: a tenant row without its secret could never authenticate anyone.
         self._hashes.create_secret(tenant_id, tags={"scim:tenant": tenant_id})
-        self._table.create_tenant(tenant, stamp, extra(tenant) if extra else ())
+        self._table.create_tenant(tenant, stamp, also_write(tenant) if also_write else ())
         self._record(stamp, tenant_id, "POST", "Tenant", tenant_id, ("name", "profile", "status"), 201)
         return self.ensure_api_key(tenant_id) if self._usage_plan is not None else tenant
 
@@ -240,10 +240,10 @@ class Management:
         expires_in: timedelta | None = None,
         *,
         stamp: Stamp | None = None,
-        extra: Callable[[IssuedToken], list[Any]] | None = None,
+        also_write: Callable[[IssuedToken], list[Any]] | None = None,
     ) -> IssuedToken:
-        """A new token; `extra` gives more items for its metadata's transaction (idempotency)."""
-        return self._issue(self.require_tenant(tenant_id), name, expires_in, self._stamped(stamp), extra)
+        """A new token; `also_write` gives more items for its metadata's transaction (idempotency)."""
+        return self._issue(self.require_tenant(tenant_id), name, expires_in, self._stamped(stamp), also_write)
 
     def _issue(
         self,
@@ -251,7 +251,7 @@ class Management:
         name: str,
         expires_in: timedelta | None,
         stamp: Stamp | None,
-        extra: Callable[[IssuedToken], list[Any]] | None,
+        also_write: Callable[[IssuedToken], list[Any]] | None,
     ) -> IssuedToken:
         tenant_id = tenant.tenant_id
         if not tenant.active:
@@ -267,7 +267,7 @@ class Management:
         )
         issued = IssuedToken(token=token, metadata=meta)
         # Metadata first, then the hash: a token is only usable once both exist.
-        self._table.put_token(meta, stamp, extra(issued) if extra else ())
+        self._table.put_token(meta, stamp, also_write(issued) if also_write else ())
         self._hashes.put_hash(tenant_id, token_id, hash_token(token))
         self._record(stamp, tenant_id, "POST", "Token", token_id, ("name", "expires_at"), 201)
         return issued
@@ -345,7 +345,7 @@ class Management:
         record = self._record_items(key, tenant_id, fingerprint, self.tenant_view)
         try:
             tenant = self.create_tenant(
-                tenant_id, display_name, profile, external_id=external_id, stamp=stamp, extra=record
+                tenant_id, display_name, profile, external_id=external_id, stamp=stamp, also_write=record
             )
         except TransactionConflict:
             return self._raced(key, tenant_id, "create_tenant", request)
@@ -557,7 +557,8 @@ class Management:
                 tenant_id=tenant_id,
                 at=at,
                 request_id=stamp.request_id or "-",
-                token_id="",
+                # A management write has no token: `actor` names the caller.
+                token_id="",  # nosec B106
                 method=method,
                 resource_type=resource_type,
                 resource_id=resource_id,

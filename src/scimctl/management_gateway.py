@@ -26,6 +26,7 @@ from scimctl.gateway import (
     LocalGateway,
     LocalResponse,
     Router,
+    _display_host,
     _GatewayHTTPServer,
     _header,
     _Request,
@@ -140,5 +141,4 @@ def start_management(
     thread.start()
     stack.callback(thread.join, 5)
     stack.callback(httpd.shutdown)
-    display = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - compared only  # nosec B104
-    return f"http://{display}:{httpd.server_port}/{scim.stage}"
+    return f"http://{_display_host(host)}:{httpd.server_port}/{scim.stage}"

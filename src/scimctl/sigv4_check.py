@@ -25,12 +25,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 LOCAL_ACCESS_KEY: Final = "local"
-LOCAL_SECRET_KEY: Final = "local"  # noqa: S105 - the documented local credential  # nosec B105
+LOCAL_SECRET_KEY: Final = "local"  # noqa: S105 - the documented local credential
 SERVICE: Final = "execute-api"
 MAX_SKEW: Final = timedelta(minutes=15)  # SigV4's window: a signature older or newer is refused
 
-MISSING_TOKEN: Final = "Missing Authentication Token"  # noqa: S105 - a message  # nosec B105
-INVALID_TOKEN: Final = "The security token included in the request is invalid."  # noqa: S105  # nosec B105
+MISSING_TOKEN: Final = "Missing Authentication Token"  # noqa: S105 - a message
+INVALID_TOKEN: Final = "The security token included in the request is invalid."  # noqa: S105
 MISMATCH: Final = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details."
