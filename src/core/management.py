@@ -210,9 +210,16 @@ class Management:
             if new is not None and new != old
         ]
         if profile is not None:
-            self._table.set_profile(tenant_id, profile, before.profile_version)
             changed.append("profile")
-        after = self._table.update_tenant(tenant_id, display_name=display_name, status=status, stamp=stamp)
+        # One conditional write: name, status and profile change together or not at all.
+        after = self._table.update_tenant(
+            tenant_id,
+            display_name=display_name,
+            status=status,
+            profile=profile,
+            profile_version=before.profile_version,
+            stamp=stamp,
+        )
         if "profile" in changed or status is TenantStatus.DISABLED:
             self._flush_cache()
         self._record(stamp, tenant_id, "PATCH", "Tenant", tenant_id, tuple(sorted(changed)), 200)

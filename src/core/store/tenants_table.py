@@ -240,13 +240,25 @@ class TenantTable:
         *,
         display_name: str | None = None,
         status: TenantStatus | None = None,
+        profile: Profile | None = None,
+        profile_version: int = 1,
         stamp: Stamp | None = None,
     ) -> Tenant | None:
-        """Set the name and/or status in one conditional update (a deleted tenant is not found);
+        """Set name, status and/or profile in one conditional update (a deleted tenant is not
+        found; a profile is replaced only if it is still at `profile_version`, else Conflict);
         returns the tenant after it (None if there was nothing to set)."""
         names: dict[str, str] = {"#s": "status"}
         values: dict[str, Any] = {":deleted": {"S": TenantStatus.DELETED.value}}
         sets: list[str] = []
+        condition = "attribute_exists(PK) AND #s <> :deleted"
+        if profile is not None:
+            sets += ["profile = :p", "profileVersion = :next"]
+            values |= {
+                ":p": {"S": profile.to_json()},
+                ":v": {"N": str(profile_version)},
+                ":next": {"N": str(profile_version + 1)},
+            }
+            condition += " AND (attribute_not_exists(profileVersion) OR profileVersion = :v)"
         if display_name is not None:
             sets.append("displayName = :n")
             values[":n"] = {"S": display_name}
@@ -264,15 +276,22 @@ class TenantTable:
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
                     UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression="attribute_exists(PK) AND #s <> :deleted",
+                    ConditionExpression=condition,
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
-            raise
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            response: dict[str, Any] = dict(exc.response)
+            old: dict[str, Any] = response.get("Item") or {}
+            if old and profile is not None and old.get("status", {}).get("S") != TenantStatus.DELETED.value:
+                raise Conflict(
+                    f"the profile of tenant {tenant_id!r} changed meanwhile; read it again"
+                ) from exc
+            raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
         return item_to_tenant(out["Attributes"])
 
     def mark_connected(self, tenant_id: str, at: datetime) -> bool:
