@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 from core import signing
 from core.audit import AuditRecord
 from core.errors import BadRequest, Conflict, NotFound
-from core.idempotency import RETENTION_SECONDS, IdempotencyKey, IdempotencyMismatch
+from core.idempotency import IdempotencyKey, IdempotencyMismatch
 from core.profiles import PRESETS, Profile
 from core.store.audit_table import AuditTable
 from core.store.idempotency_table import IdempotencyRecord, IdempotencyTable
@@ -415,8 +415,11 @@ class Management:
 
         def items(created: T) -> list[Any]:
             sealed = key.seal(view(created))
-            expires = int(time.time()) + RETENTION_SECONDS
-            return [table.entry(tenant_id, key.digest, IdempotencyRecord(fingerprint, 201, sealed), expires)]
+            return [
+                table.entry(
+                    tenant_id, key.digest, IdempotencyRecord(fingerprint, 201, sealed), int(time.time())
+                )
+            ]
 
         return items
 

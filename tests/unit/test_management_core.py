@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from core.errors import Conflict
 from core.events import events_for_record
 from core.idempotency import IdempotencyKey, InvalidIdempotencyKey
+from core.management import Management
+from core.store.idempotency_table import IdempotencyTable
+from core.store.tenants_table import TenantTable
+from core.store.token_hashes import TokenHashStore
 from scimctl.sigv4_check import Caller, Refusal, SignedRequest, verify
+from tests.conftest import TABLE_NAME
 
 KEY = IdempotencyKey("6f1c3a52-27c4-4b5e-9d1a-0c2f3e4d5a6b")
 URL = "http://127.0.0.1:8001/v1/tenants/acme/tokens?limit=5&cursor=abc"
@@ -187,3 +195,48 @@ def test_token_items_become_created_and_revoked_events_never_with_a_secret() -> 
     ]
     (event,) = events_for_record(record("MODIFY", revoked, used), "https://x/v1/scim/v2")
     assert event.model_dump(by_alias=True)["occurredAt"] == "2026-12-01T02:00:00.000Z"
+
+
+# -- idempotent creates against DynamoDB (moto) -------------------------------------------------
+@pytest.fixture
+def management(table: TenantTable, hashes: TokenHashStore) -> Management:
+    db = boto3.client("dynamodb")
+    return Management(
+        table, hashes, idempotency=IdempotencyTable(db, TABLE_NAME), scim_base_url="https://x/v1/scim/v2"
+    )
+
+
+def create_once(management: Management, key: IdempotencyKey) -> tuple[int, dict[str, Any]]:
+    request = {"tenant_id": "acme", "name": "Acme"}
+    return management.create_tenant_once(
+        key, request, tenant_id="acme", display_name="Acme", profile=None, external_id=None, stamp=None
+    )
+
+
+def test_a_concurrent_retry_that_loses_the_race_answers_the_winners_answer(
+    management: Management, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = create_once(management, KEY)
+    real_get = IdempotencyTable.get
+    looked: list[int] = []
+
+    def not_yet_committed(self: IdempotencyTable, tenant_id: str, digest: str, now: int) -> Any:
+        looked.append(1)
+        return None if len(looked) == 1 else real_get(self, tenant_id, digest, now)
+
+    monkeypatch.setattr(IdempotencyTable, "get", not_yet_committed)
+    assert create_once(management, KEY) == first  # its transaction failed on the record: replayed
+    assert len(looked) == 2
+    with pytest.raises(Conflict):  # without the key it is a second create of an existing id
+        create_once(management, IdempotencyKey("a-different-key-0123456789"))
+
+
+def test_an_expired_record_is_neither_replayed_nor_in_the_way(
+    management: Management, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, _ = create_once(management, KEY)
+    assert status == 201
+    later = time.time() + 25 * 3600  # past RETENTION_SECONDS; TTL has not removed the item yet
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Conflict, match="already exists"):
+        create_once(management, KEY)  # not replayed (expired): a real second create, refused

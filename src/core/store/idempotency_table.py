@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.idempotency import RETENTION_SECONDS
 from core.store.aws_errors import unavailable_on_outage
 from core.store.keys import idempotency_pk
 
@@ -32,9 +33,8 @@ class IdempotencyTable:
         self._db = client
         self._table = table_name
 
-    def entry(
-        self, tenant_id: str, digest: str, record: IdempotencyRecord, expires_at: int
-    ) -> dict[str, Any]:
+    def entry(self, tenant_id: str, digest: str, record: IdempotencyRecord, now: int) -> dict[str, Any]:
+        """The record's Put, kept RETENTION_SECONDS from `now` (epoch seconds)."""
         return {
             "Put": {
                 "TableName": self._table,
@@ -45,9 +45,12 @@ class IdempotencyTable:
                     "fingerprint": {"S": record.fingerprint},
                     "status": {"N": str(record.status)},
                     "answer": {"S": record.sealed},
-                    "ttl": {"N": str(expires_at)},
+                    "ttl": {"N": str(now + RETENTION_SECONDS)},
                 },
-                "ConditionExpression": "attribute_not_exists(PK)",
+                # An expired record that TTL has not removed yet may be replaced.
+                "ConditionExpression": "attribute_not_exists(PK) OR #ttl <= :now",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {":now": {"N": str(now)}},
             }
         }
 

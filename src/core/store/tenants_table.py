@@ -158,6 +158,8 @@ class TenantTable:
         item = tenant_to_item(tenant) | _stamp(stamp)
         put = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
         codes = self._write(put, with_items)
+        if codes and "ConditionalCheckFailed" in codes[1:]:
+            raise TransactionConflict(codes)  # another request holds the extra items (its key)
         if codes and codes[0] == "ConditionalCheckFailed":
             raise Conflict(f"tenant {tenant.tenant_id!r} already exists (tenant ids are never reused)")
         if codes:
@@ -387,6 +389,8 @@ class TenantTable:
             "ConditionExpression": "attribute_not_exists(PK)",
         }
         codes = self._write(put, with_items)
+        if codes and "ConditionalCheckFailed" in codes[1:]:
+            raise TransactionConflict(codes)
         if codes and codes[0] == "ConditionalCheckFailed":
             raise Conflict(f"token {meta.token_id!r} already exists")
         if codes:
