@@ -1093,8 +1093,14 @@ def start_gateway(
         )
         from scimctl.management_gateway import start_management  # noqa: PLC0415 - it imports this module
 
+        # The management API next to it: port + 2 (moto has + 1), any free port when port is 0.
         management_url = start_management(
-            stack, gateway, host=host, api_url=api_url, log_requests=log_requests
+            stack,
+            gateway,
+            host=host,
+            api_url=api_url,
+            log_requests=log_requests,
+            port=port + 2 if port else 0,
         )
         admin.create_tenant(DEMO_TENANT, "Demo tenant", profiles.preset(preset))
         token = admin.issue_token(DEMO_TENANT, DEMO_TOKEN_NAME).token
