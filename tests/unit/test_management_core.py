@@ -11,8 +11,9 @@ import pytest
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
-from core.errors import Conflict
+from core.errors import Conflict, ServiceUnavailable
 from core.events import events_for_record
 from core.idempotency import IdempotencyKey, InvalidIdempotencyKey
 from core.management import Management
@@ -21,6 +22,7 @@ from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from scimctl.sigv4_check import Caller, Refusal, SignedRequest, verify
 from tests.conftest import TABLE_NAME
+from tests.unit.management_calls import call
 
 KEY = IdempotencyKey("6f1c3a52-27c4-4b5e-9d1a-0c2f3e4d5a6b")
 URL = "http://127.0.0.1:8001/v1/tenants/acme/tokens?limit=5&cursor=abc"
@@ -240,3 +242,39 @@ def test_an_expired_record_is_neither_replayed_nor_in_the_way(
     monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(Conflict, match="already exists"):
         create_once(management, KEY)  # not replayed (expired): a real second create, refused
+
+
+# -- errors as problem details ------------------------------------------------------------------
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Query"), 503),
+        (ServiceUnavailable("DynamoDB is temporarily unavailable."), 503),
+        (RuntimeError("internal detail that must not leak"), 500),
+    ],
+    ids=["throttled", "unavailable", "bug"],
+)
+def test_failures_are_problems_that_reveal_nothing(
+    monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int
+) -> None:
+    def fail(*_: Any, **__: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(Management, "tenants_page", fail)
+    answer = call("GET", "/tenants")
+    assert answer.status == status
+    assert answer.content_type == "application/problem+json"
+    assert set(answer.body) == {"type", "title", "status", "detail"}
+    assert answer.body["status"] == status
+    assert "internal detail" not in answer.text
+    assert "slow down" not in answer.text
+    if status == 503:
+        assert answer.headers["Retry-After"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_unrouted_path_is_a_404_problem() -> None:
+    answer = call("GET", "/nowhere")
+    assert (answer.status, answer.content_type) == (404, "application/problem+json")
+    assert answer.body["type"].endswith("management-api.md#not-found")

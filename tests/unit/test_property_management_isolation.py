@@ -12,7 +12,6 @@ are byte-identical to before; (3) no request answers a 5xx.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from collections.abc import Callable
@@ -24,46 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers import management
-from tests.conftest import ROOT, SECRETS_PREFIX, TABLE_NAME
-from tests.support import FakeContext
+from tests.conftest import SECRETS_PREFIX, TABLE_NAME
+from tests.unit.management_calls import Answer, call
 
-BASE_EVENT = json.loads((ROOT / "events/ManagementFunction/list-tenants.json").read_text())
 _numbers = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-    text: str
-
-
-def call(
-    method: str,
-    path: str,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Answer:
-    """One request through the handler, shaped as API Gateway sends it after AWS_IAM."""
-    event = copy.deepcopy(BASE_EVENT)
-    parts = path.strip("/").split("/")
-    resource = "/" + "/".join(
-        {1: "{tenant}", 3: "{token_id}"}.get(i, part) if len(parts) > i and i in (1, 3) else part
-        for i, part in enumerate(parts)
-    )
-    params = {name: parts[i] for i, name in ((1, "tenant"), (3, "token_id")) if len(parts) > i}
-    event.update(resource=resource, path=path, httpMethod=method, pathParameters=params or None)
-    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
-    event["queryStringParameters"] = query or None
-    all_headers = dict(event["headers"]) | {"Content-Type": "application/json"} | (headers or {})
-    event["headers"] = all_headers
-    event["multiValueHeaders"] = {k: [v] for k, v in all_headers.items()}
-    event["body"] = None if body is None else json.dumps(body)
-    result = management.lambda_handler(event, FakeContext("ManagementFunction"))
-    text = result.get("body") or ""
-    return Answer(result["statusCode"], json.loads(text) if text else None, text)
 
 
 @dataclass
