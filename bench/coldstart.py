@@ -91,6 +91,7 @@ EVENTS = {
     "GroupsFunction": "GroupsFunction/filter-groups-by-display-name-entra.json",
     "BulkFunction": "BulkFunction/bulk-create-user-and-group.json",
     "EventsFunction": "EventsFunction/stream-user-created-then-deactivated.json",
+    "ManagementFunction": "ManagementFunction/list-tenants.json",
     BASELINE: "DiscoveryFunction/get-service-provider-config.json",
 }
 
@@ -107,6 +108,10 @@ FUNCTION_ENV = {
     "EVENT_BUS_NAME": "scim-coldstart-provisioning",
     "EVENT_SOURCE": "scim.scim-coldstart",
     "SCIM_BASE_URL": "https://api.example.com/v1/scim/v2",
+    "SCIM_API_ID": "coldstart0",
+    "SCIM_STAGE_NAME": "v1",
+    "TENANT_USAGE_PLAN_ID": "",
+    "STACK_NAME": "scim-coldstart",
     "SHARED_API_KEY": "scim-coldstart-shared-tenant-bucket",
     "TRACING_ENABLED": "false",  # the template's default (EnableTracing=false)
     # Replaced in the request probe by the ARN of a secret created in moto (read on first request).

@@ -39,6 +39,9 @@ for key, value in {
     "EVENT_BUS_NAME": "scim-test-provisioning",
     "EVENT_SOURCE": "scim.scim-test",
     "SCIM_BASE_URL": "https://api.example.com/v1/scim/v2",
+    "SCIM_API_ID": "a1b2c3d4e5",
+    "SCIM_STAGE_NAME": "v1",
+    "STACK_NAME": "scim-test",
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
@@ -46,7 +49,7 @@ os.environ.pop("AWS_PROFILE", None)
 from core.profiles import Profile  # noqa: E402
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, bulk, groups, resources, settings, users  # noqa: E402
+from handlers import authorizer, aws_clients, bulk, groups, management, resources, settings, users  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -62,6 +65,7 @@ def reset_handler_state() -> None:
     aws_clients.reset()
     settings.reset()
     authorizer.authenticator.cache_clear()
+    management.management.cache_clear()
     resources.reset()
 
 

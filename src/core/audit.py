@@ -36,7 +36,9 @@ class AuditRecord(BaseModel):
     request_id: str
     token_id: str
     method: str  # POST, PUT, PATCH, DELETE
-    resource_type: str  # "User", "Group" (or "Bulk" for a bulk request that failed as a whole)
+    # "User", "Group" (or "Bulk" for a bulk request that failed as a whole); "Tenant" or "Token" for a
+    # management write
+    resource_type: str
     resource_id: str | None = None
     changed_attributes: tuple[str, ...] = ()
     status: int
@@ -44,6 +46,8 @@ class AuditRecord(BaseModel):
     detail: str | None = Field(None, max_length=MAX_DETAIL)
     bulk_index: int | None = None  # the operation's position in a Bulk request
     bulk_id: str | None = None
+    # A management API write: the caller's IAM principal ARN (token_id is then empty).
+    actor: str | None = None
 
     @property
     def outcome(self) -> Outcome:

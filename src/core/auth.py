@@ -35,9 +35,12 @@ class AuthFailure(StrEnum):
 
 
 class AuthenticationFailed(Exception):
-    def __init__(self, reason: AuthFailure, tenant_id: str | None = None) -> None:
+    def __init__(
+        self, reason: AuthFailure, tenant_id: str | None = None, token_id: str | None = None
+    ) -> None:
         self.reason = reason
         self.tenant_id = tenant_id
+        self.token_id = token_id  # the id the token named (never the token)
         super().__init__(reason.value)
 
 
@@ -53,6 +56,17 @@ class Principal:
 # but no more often than this, so a flood of bad tokens cannot hammer Secrets Manager.
 MISS_REFRESH_SECONDS = 5.0
 LAST_USED_RESOLUTION = timedelta(minutes=15)
+REFUSAL_RESOLUTION = timedelta(minutes=1)
+# Refusals of an existing tenant are recorded on it; unknown tenants have nowhere to record them.
+_RECORDED = frozenset(
+    {
+        AuthFailure.TENANT_DISABLED,
+        AuthFailure.UNKNOWN_TOKEN,
+        AuthFailure.WRONG_SECRET,
+        AuthFailure.REVOKED,
+        AuthFailure.EXPIRED,
+    }
+)
 
 
 class Authenticator:
@@ -67,8 +81,34 @@ class Authenticator:
         self._hashes = hashes
         self._cache = hash_cache
         self._now = now
+        self._refusals_noted: dict[str, datetime] = {}
 
     def authenticate(self, authorization: str | None) -> Principal:
+        try:
+            return self._authenticate(authorization)
+        except AuthenticationFailed as failure:
+            if failure.token_id is not None and failure.reason in _RECORDED:
+                self._note_refusal(failure)
+            raise
+
+    def _note_refusal(self, failure: AuthenticationFailed) -> None:
+        """The tenant's last refused token, for its health (`GET /tenants/{t}/health`): at most one
+        write per tenant per REFUSAL_RESOLUTION from this container, and the table keeps the newest."""
+        assert failure.tenant_id is not None
+        assert failure.token_id is not None
+        now = self._now()
+        last = self._refusals_noted.get(failure.tenant_id)
+        if last is not None and now - last < REFUSAL_RESOLUTION:
+            return
+        self._refusals_noted[failure.tenant_id] = now
+        if len(self._refusals_noted) > 10_000:  # bounded: a flood of tenants cannot grow it forever
+            self._refusals_noted.clear()
+        with suppress(ServiceUnavailable):  # best effort: never turns a 401 into a 503
+            self._table.record_refusal(
+                failure.tenant_id, failure.reason.value, failure.token_id, now, now - REFUSAL_RESOLUTION
+            )
+
+    def _authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             raise AuthenticationFailed(AuthFailure.MISSING)
         token = parse_authorization_header(authorization)
@@ -79,12 +119,19 @@ class Authenticator:
         if tenant is None:
             raise AuthenticationFailed(AuthFailure.UNKNOWN_TENANT, tenant_id)
         if meta is None:
-            raise AuthenticationFailed(AuthFailure.UNKNOWN_TOKEN, tenant_id)
+            raise AuthenticationFailed(AuthFailure.UNKNOWN_TOKEN, tenant_id, token.token_id)
         if not verify_token(token, self._stored_hashes(tenant_id, token.token_id)):
-            raise AuthenticationFailed(AuthFailure.WRONG_SECRET, tenant_id)
+            raise AuthenticationFailed(AuthFailure.WRONG_SECRET, tenant_id, token.token_id)
         # Checked after the secret so that these reasons are only reported for genuine tokens.
         now = self._now()
-        self._check_standing(tenant, meta, now)
+        try:
+            self._check_standing(tenant, meta, now)
+        except AuthenticationFailed as failure:
+            raise AuthenticationFailed(failure.reason, tenant_id, token.token_id) from None
+        if tenant.connected_at is None:
+            # The tenant's first successful IdP request (its stream record: scim.tenant.connected).
+            with suppress(ServiceUnavailable):
+                self._table.mark_connected(tenant_id, now)
         if meta.last_used_at is None or now - meta.last_used_at >= LAST_USED_RESOLUTION:
             with suppress(ServiceUnavailable):  # best effort: "last used" must never refuse a request
                 self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION)

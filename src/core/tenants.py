@@ -24,6 +24,9 @@ def is_valid_tenant_id(value: str) -> bool:
 class TenantStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
+    # Deleted through the management API: tokens revoked, the row kept as a tombstone so that the
+    # id is never reused (a new tenant with it would inherit audit records and stale cursors).
+    DELETED = "deleted"
 
 
 class Tenant(BaseModel):
@@ -38,6 +41,13 @@ class Tenant(BaseModel):
     # The tenant's API Gateway usage plan key (its own throttling bucket); None for tenants created
     # before per-tenant keys, which share the stack's bucket. An identifier, not a credential.
     api_key: str | None = None
+    external_id: str | None = Field(None, max_length=200)  # the SaaS's own id for this customer
+    # The first request an IdP made with a valid token (set once, by the authorizer).
+    connected_at: datetime | None = None
+    # The last refused token of this tenant (recorded by the authorizer, rate-limited; never the token).
+    refused_at: datetime | None = None
+    refused_reason: str | None = None
+    refused_token_id: str | None = None
 
     @property
     def active(self) -> bool:

@@ -109,6 +109,12 @@ def events() -> EventBridgeClient:
     return client
 
 
+@cache
+def apigateway() -> Any:
+    """The management function's: authorizer cache flushes and tenants' usage plan keys."""
+    return _client("apigateway", CLIENT_CONFIG, REQUEST_LIMITS)
+
+
 def reset() -> None:
     """Forget cached clients and the session (tests start a fresh moto mock per test)."""
     _own_session.cache_clear()
@@ -116,3 +122,4 @@ def reset() -> None:
     secretsmanager.cache_clear()
     audit_dynamodb.cache_clear()
     events.cache_clear()
+    apigateway.cache_clear()

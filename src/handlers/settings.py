@@ -37,6 +37,24 @@ class EventsSettings(BaseModel):
     scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
 
 
+class ManagementSettings(AuditSettings):
+    """The management function's environment."""
+
+    # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: each tenant's scim_base_url.
+    scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+    # The SCIM API whose authorizer cache a revocation or a disabled tenant flushes.
+    scim_api_id: str = Field(alias="SCIM_API_ID", min_length=1)
+    scim_stage: str = Field(alias="SCIM_STAGE_NAME", min_length=1)
+    # The tenants' usage plan: each new tenant gets its own key in it (its own throttling bucket).
+    usage_plan_id: str = Field("", alias="TENANT_USAGE_PLAN_ID")
+    stack_name: str = Field(alias="STACK_NAME", min_length=1)
+
+
+@cache
+def management_settings() -> ManagementSettings:
+    return ManagementSettings.model_validate(dict(os.environ))
+
+
 @cache
 def common_settings() -> CommonSettings:
     return CommonSettings.model_validate(dict(os.environ))
@@ -62,3 +80,4 @@ def reset() -> None:
     authorizer_settings.cache_clear()
     audit_settings.cache_clear()
     events_settings.cache_clear()
+    management_settings.cache_clear()

@@ -13,6 +13,7 @@ Without --env/--stack, commands talk to the running local gateway (`make serve`)
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -21,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from core.errors import ScimError
 from core.profiles import PRESETS, Profile, preset
-from core.store.tenants_table import TenantTable
+from core.store.audit_table import AuditTable
+from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
@@ -134,12 +137,24 @@ def make_admin(target: StackTarget) -> Admin:
     usage_plan = None
     if target.usage_plan_id:
         usage_plan = UsagePlanKeys(target.client("apigateway"), target.usage_plan_id, target.stack_name)
+    db = target.client("dynamodb")
     return Admin(
-        TenantTable(target.client("dynamodb"), target.table_name),
+        TenantTable(db, target.table_name),
         TokenHashStore(target.client("secretsmanager"), target.secrets_prefix),
         flush_authorizer_cache=flush,
         usage_plan=usage_plan,
+        audit=AuditTable(db, target.table_name),
+        default_stamp=functools.cache(lambda: operator_stamp(target)),
     )
+
+
+def operator_stamp(target: StackTarget) -> Stamp:
+    """The operator's IAM principal (STS), the actor of scimctl's writes in the audit trail and events."""
+    try:
+        arn = str(target.client("sts").get_caller_identity()["Arn"])
+    except (ClientError, BotoCoreError):
+        arn = "scimctl"  # no STS answer (offline, or a local endpoint without it): still attributed
+    return Stamp(actor=arn, request_id="scimctl")
 
 
 def tenant_view(tenant: Tenant, target: StackTarget) -> dict[str, Any]:

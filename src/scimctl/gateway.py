@@ -1123,6 +1123,7 @@ class RunningGateway:
     token_reused: bool = False  # the token is the one an earlier start issued (--data-dir)
     store: LocalStore | None = None
     loaded: Loaded | None = None  # what the start read back from data_dir
+    management_url: str = ""  # the management API's base URL (SigV4: scimctl.management_gateway)
 
     @property
     def port(self) -> int:
@@ -1233,6 +1234,17 @@ def start_gateway(
                 else None
             ),
         )
+        from scimctl.management_gateway import start_management  # noqa: PLC0415 - it imports this module
+
+        # The management API next to it: port + 2 (moto has + 1), any free port when port is 0.
+        management_url = start_management(
+            stack,
+            gateway,
+            host=host,
+            api_url=api_url,
+            log_requests=log_requests,
+            port=port + 2 if port else 0,
+        )
         demo = ensure_demo_tenant(
             admin,
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -1265,6 +1277,7 @@ def start_gateway(
             token_reused=demo.reused,
             store=store,
             loaded=loaded,
+            management_url=management_url,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
 
@@ -1286,7 +1299,8 @@ def banner(running: RunningGateway) -> str:
     return (
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
-        f"Token:       {token}\n"
+        + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + f"Token:       {token}\n"
         f"Try:         {try_it}\n"
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"

@@ -110,7 +110,8 @@ class Route:
     path: str  # API Gateway path template, e.g. /scim/v2/{tenant}/Users/{id}
     function_id: str
     handler: str  # "handlers.users.lambda_handler"
-    authorizer: str | None = None  # None: the route is public
+    authorizer: str | None = None  # None: no Lambda authorizer (public, or AWS_IAM)
+    iam: bool = False  # AWS_IAM: API Gateway checks the caller's SigV4 signature and IAM policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +199,13 @@ class Template:
 
 
 # ---------------------------------------------------------------------------------------- parsing
-def load_template(path: Path | str, parameters: Mapping[str, str] | None = None) -> Template:
-    """Read and model a SAM template; ``parameters`` override the parameters' defaults."""
+def load_template(
+    path: Path | str, parameters: Mapping[str, str] | None = None, api: str | None = None
+) -> Template:
+    """Read and model a SAM template; ``parameters`` override the parameters' defaults.
+
+    ``api`` chooses the REST API whose routes, authorizers and gateway responses are modelled (a
+    logical id; default: the first ``AWS::Serverless::Api``, the SCIM API)."""
     path = Path(path)
     document = load_document(path)
     params = {
@@ -210,7 +216,7 @@ def load_template(path: Path | str, parameters: Mapping[str, str] | None = None)
     params |= {k: str(v) for k, v in (parameters or {}).items()}
     refs: dict[str, Any] = dict(params)
     functions = _functions(document)
-    api_id, api_props = _api(document)
+    api_id, api_props = _api(document, api)
     authorizers = _authorizers(api_props, functions, refs)
     default_authorizer = (api_props.get("Auth") or {}).get("DefaultAuthorizer")
     stage = api_props.get("StageName")
@@ -219,7 +225,7 @@ def load_template(path: Path | str, parameters: Mapping[str, str] | None = None)
         document=MappingProxyType(document),
         parameters=MappingProxyType(params),
         functions=MappingProxyType(functions),
-        routes=tuple(_routes(document, functions, default_authorizer)),
+        routes=tuple(_routes(document, functions, default_authorizer, api_id, api is None)),
         authorizers=MappingProxyType(authorizers),
         gateway_responses=MappingProxyType(_gateway_responses(api_props, refs)),
         stage_name=str(resolve(stage, refs)) if stage is not None else None,
@@ -261,15 +267,21 @@ def _functions(document: Mapping[str, Any]) -> dict[str, Function]:
     return functions
 
 
-def _api(document: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
+def _api(document: Mapping[str, Any], wanted: str | None) -> tuple[str | None, Mapping[str, Any]]:
     for logical_id, resource in document["Resources"].items():
-        if isinstance(resource, dict) and resource.get("Type") == API_TYPE:
+        if isinstance(resource, dict) and resource.get("Type") == API_TYPE and wanted in (None, logical_id):
             return logical_id, resource.get("Properties") or {}
+    if wanted is not None:
+        raise TemplateError(f"no {API_TYPE} {wanted} in the template")
     return None, {}
 
 
 def _routes(
-    document: Mapping[str, Any], functions: Mapping[str, Function], default_authorizer: str | None
+    document: Mapping[str, Any],
+    functions: Mapping[str, Function],
+    default_authorizer: str | None,
+    api_id: str | None,
+    include_implicit: bool,
 ) -> Iterator[Route]:
     for logical_id, function in functions.items():
         events = (document["Resources"][logical_id].get("Properties") or {}).get("Events") or {}
@@ -277,14 +289,21 @@ def _routes(
             if not isinstance(event, dict) or event.get("Type") != "Api":
                 continue
             props = event.get("Properties") or {}
+            rest_api = props.get("RestApiId")
+            owner = rest_api.get("Ref") if isinstance(rest_api, dict) else rest_api
+            # The chosen API's routes only (an event without RestApiId is SAM's implicit API).
+            if owner != api_id and not (owner is None and include_implicit):
+                continue
             # A per-route "Auth: {Authorizer: NONE}" opens the route, as in SAM.
             chosen = (props.get("Auth") or {}).get("Authorizer", default_authorizer)
+            iam = chosen == "AWS_IAM"
             yield Route(
                 method=str(props["Method"]).upper(),
                 path=str(props["Path"]),
                 function_id=logical_id,
                 handler=function.handler,
-                authorizer=None if chosen in (None, "NONE") else str(chosen),
+                authorizer=None if chosen in (None, "NONE") or iam else str(chosen),
+                iam=iam,
             )
 
 

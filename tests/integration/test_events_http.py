@@ -23,11 +23,19 @@ pytestmark = pytest.mark.integration
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
+MANAGEMENT_TYPES = ("scim.tenant.", "scim.token.")
+
+
 def events_of(running: RunningGateway, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's provisioning events (its tenant and token events: test_management_http)."""
     assert running.events_file is not None
     lines = Path(running.events_file).read_text(encoding="utf-8").splitlines()
     entries = [json.loads(line) for line in lines]
-    return [e for e in entries if json.loads(e["Detail"])["tenantId"] == tenant]
+    return [
+        e
+        for e in entries
+        if json.loads(e["Detail"])["tenantId"] == tenant and not e["DetailType"].startswith(MANAGEMENT_TYPES)
+    ]
 
 
 def about(entry: dict[str, Any], user_id: str) -> bool:

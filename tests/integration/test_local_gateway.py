@@ -351,7 +351,7 @@ def _banner(process: subprocess.Popen[str], timeout: float = 60) -> list[str]:
 
     def read() -> None:
         assert process.stdout is not None
-        lines.extend(process.stdout.readline() for _ in range(4))
+        lines.extend(process.stdout.readline() for _ in range(5))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -372,13 +372,22 @@ def test_scimctl_serve_prints_the_banner_and_stops_cleanly_on_sigterm(tmp_path: 
     )
     try:
         lines = _banner(process)
-        assert len(lines) == 4, (
+        assert len(lines) == 5, (
             process.stderr.read() if process.poll() is not None and process.stderr else lines
         )
         assert lines[0].startswith("Serverless SCIM local gateway")
-        tenant_url, token = lines[1].split()[-1], lines[2].split()[-1]
+        tenant_url, token = lines[1].split()[-1], lines[3].split()[-1]
         assert tenant_url.endswith("/v1/scim/v2/demo")
-        assert lines[3].startswith("Try:")
+        # The management API's line follows the Tenant URL (docs/management-api.md): SigV4 only.
+        assert lines[2].startswith("Management API: http://127.0.0.1:")
+        management_url = lines[2].split()[-1]
+        assert management_url.endswith("/v1")
+        unsigned_status, _, unsigned_body = call(f"{management_url}/tenants")
+        assert (unsigned_status, json.loads(unsigned_body)) == (
+            403,
+            {"message": "Missing Authentication Token"},
+        )
+        assert lines[4].startswith("Try:")
         assert json.loads(state.read_text())["api_url"] == tenant_url.removesuffix("/demo")
         assert token_file.read_text().strip() == token
         assert token_file.stat().st_mode & 0o777 == 0o600

@@ -175,6 +175,33 @@ EXPECTED |= {
 }
 
 
+def management_json(status: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def body(result: dict[str, Any]) -> dict[str, Any]:
+        assert result["statusCode"] == status, result.get("body")
+        assert response_headers(result)["content-type"] == "application/json"
+        found: dict[str, Any] = json.loads(result["body"])
+        return found
+
+    return body
+
+
+def check_tenant_created(result: dict[str, Any]) -> None:
+    body = management_json(201)(result)
+    assert (body["tenant_id"], body["name"], body["preset"]) == ("acme", "Acme Corp", "oktopost")
+    assert body["scim_base_url"] == "https://api.example.com/v1/scim/v2/acme"
+
+
+EXPECTED |= {
+    "ManagementFunction/list-tenants.json": lambda r: (
+        [t["tenant_id"] for t in management_json(200)(r)["data"]] == ["demo"] or pytest.fail("not [demo]")
+    ),
+    "ManagementFunction/create-tenant.json": check_tenant_created,
+    "ManagementFunction/get-tenant-health.json": lambda r: (
+        management_json(200)(r)["users"] == 1 or pytest.fail("demo has one user")
+    ),
+}
+
+
 @pytest.fixture
 def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashStore) -> None:
     """Seed tenant demo and register the placeholder token the authorizer event carries."""

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events")
+HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management")
 
 # Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
 NEVER = (
@@ -53,6 +53,20 @@ NO_RESOLVER = ("aws_lambda_powertools.event_handler",)
 
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
+    "management": (
+        "aws_lambda_powertools.utilities.idempotency",  # core.idempotency: one GetItem, one transaction
+        "aws_lambda_powertools.utilities.batch",
+        "handlers.resources",
+        "handlers.audit",
+        "core.auth",
+        "core.events",
+        "core.filter",
+        "core.patch",
+        "core.bulk",
+        "core.users",
+        "core.groups",
+        "core.query.listing",
+    ),
     "authorizer": (
         "handlers.routing",  # no REST routes: it answers API Gateway's authorizer call
         "aws_lambda_powertools.utilities.batch",
@@ -126,6 +140,7 @@ NEEDED = {
     "groups": ("core.groups.service", "handlers.audit"),
     "bulk": ("core.bulk", "handlers.audit"),
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
+    "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
 }
 
 LAMBDA_ENV = {

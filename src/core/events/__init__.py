@@ -2,7 +2,14 @@
 records into events, and the ordered, retried publishing of a batch. Pure: no AWS client and no
 environment here; `handlers.events` supplies both."""
 
-from core.events.models import BY_DETAIL_TYPE, EVENT_TYPES, ProvisioningEvent, json_schemas, parse_detail
+from core.events.models import (
+    BY_DETAIL_TYPE,
+    EVENT_TYPES,
+    EventDetail,
+    ProvisioningEvent,
+    json_schemas,
+    parse_detail,
+)
 from core.events.publisher import Delivery, Destination, EventSink, deliver, put_events_entry
 from core.events.rules import events_for_record
 
@@ -11,6 +18,7 @@ __all__ = [
     "EVENT_TYPES",
     "Delivery",
     "Destination",
+    "EventDetail",
     "EventSink",
     "ProvisioningEvent",
     "deliver",

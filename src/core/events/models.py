@@ -58,8 +58,8 @@ class ScimResource(BaseModel):
     meta: ScimMeta
 
 
-class ProvisioningEvent(_Model):
-    """The fields every detail-type shares."""
+class EventDetail(_Model):
+    """The envelope every detail-type shares, provisioning and management alike."""
 
     detail_type: ClassVar[str]
 
@@ -69,6 +69,11 @@ class ProvisioningEvent(_Model):
         description="Stable per change: a redelivered or replayed event has the same key. Dedupe on it.",
     )
     tenant_id: str = Field(description="The tenant (the last segment of its Tenant URL).")
+
+
+class ProvisioningEvent(EventDetail):
+    """The fields every provisioning (user and group) detail-type shares."""
+
     resource_type: Literal["User", "Group"]
     resource_id: str = Field(description="The SCIM id of the user or group that changed.")
     occurred_at: str = Field(description="When the change was written (ISO 8601, UTC).")
@@ -168,7 +173,88 @@ class GroupMemberRemoved(MemberEvent):
     detail_type = "scim.group.member_removed"
 
 
-EVENT_TYPES: Final[tuple[type[ProvisioningEvent], ...]] = (
+# -- management events: tenants and tokens (written by the management API, `scimctl`, the authorizer)
+class ManagementEvent(EventDetail):
+    """The fields every tenant and token detail-type shares."""
+
+    occurred_at: str = Field(description="When the change was written (ISO 8601, UTC).")
+    request_id: str = Field(description="The API Gateway request id of the management request ('-' if none).")
+    actor: str = Field(
+        description="Who made the change: the caller's IAM principal ARN (management API), the operator "
+        "(scimctl), or 'authorizer' for scim.tenant.connected."
+    )
+    changed_attributes: list[str] = Field(description="Attribute names that changed.")
+
+
+class TenantSnapshot(_Model):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    tenant_id: str
+    name: str
+    status: Literal["active", "disabled", "deleted"]
+    preset: str
+    external_id: str | None = None
+    created_at: str
+    connected_at: str | None = None
+
+
+class TenantEvent(ManagementEvent):
+    tenant: TenantSnapshot = Field(description="The tenant after the change.")
+
+
+class TenantCreated(TenantEvent):
+    detail_type = "scim.tenant.created"
+
+
+class TenantUpdated(TenantEvent):
+    """Name, profile or status (disabled → active) changed."""
+
+    detail_type = "scim.tenant.updated"
+
+
+class TenantDisabled(TenantEvent):
+    """Its tokens stop working (at once, or within the authorizer cache TTL)."""
+
+    detail_type = "scim.tenant.disabled"
+
+
+class TenantDeleted(TenantEvent):
+    """Tokens revoked; the id is never reused (docs/management-api.md)."""
+
+    detail_type = "scim.tenant.deleted"
+
+
+class TenantConnected(TenantEvent):
+    """The tenant's first successful IdP request (recorded once, by the authorizer)."""
+
+    detail_type = "scim.tenant.connected"
+
+
+class TokenSnapshot(_Model):
+    """A token's metadata: never the token or its hash."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    token_id: str
+    name: str
+    created_at: str
+    expires_at: str | None = None
+    revoked_at: str | None = None
+
+
+class TokenEvent(ManagementEvent):
+    token: TokenSnapshot
+
+
+class TokenCreated(TokenEvent):
+    detail_type = "scim.token.created"
+
+
+class TokenRevoked(TokenEvent):
+    detail_type = "scim.token.revoked"
+
+
+EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     UserCreated,
     UserUpdated,
     UserDeactivated,
@@ -179,16 +265,23 @@ EVENT_TYPES: Final[tuple[type[ProvisioningEvent], ...]] = (
     GroupDeleted,
     GroupMemberAdded,
     GroupMemberRemoved,
+    TenantCreated,
+    TenantUpdated,
+    TenantDisabled,
+    TenantDeleted,
+    TenantConnected,
+    TokenCreated,
+    TokenRevoked,
 )
-BY_DETAIL_TYPE: Final[dict[str, type[ProvisioningEvent]]] = {t.detail_type: t for t in EVENT_TYPES}
+BY_DETAIL_TYPE: Final[dict[str, type[EventDetail]]] = {t.detail_type: t for t in EVENT_TYPES}
 
 
-def detail_json(event: ProvisioningEvent) -> str:
+def detail_json(event: EventDetail) -> str:
     """The event's `Detail` as EventBridge carries it: compact JSON, SCIM spelling, no nulls."""
     return event.model_dump_json(by_alias=True, exclude_none=True)
 
 
-def parse_detail(detail_type: str, detail: str | dict[str, Any]) -> ProvisioningEvent:
+def parse_detail(detail_type: str, detail: str | dict[str, Any]) -> EventDetail:
     """A consumer's (or a test's) reading of one event; raises KeyError for an unknown type."""
     model = BY_DETAIL_TYPE[detail_type]
     return model.model_validate_json(detail) if isinstance(detail, str) else model.model_validate(detail)

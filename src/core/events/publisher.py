@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from core.events.models import ProvisioningEvent, detail_json
+from core.events.models import EventDetail, detail_json
 from core.events.rules import events_for_record
 
 MAX_ENTRIES: Final = 10  # PutEvents accepts at most 10 entries per call
@@ -75,7 +75,7 @@ class EarlierRecordFailed(Exception):
     resource's changes must not overtake one another."""
 
 
-def put_events_entry(event: ProvisioningEvent, destination: Destination) -> dict[str, Any]:
+def put_events_entry(event: EventDetail, destination: Destination) -> dict[str, Any]:
     """One PutEvents entry. No `Time`: EventBridge stamps the put time; `occurredAt` is the change's."""
     return {
         "Source": destination.source,

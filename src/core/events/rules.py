@@ -16,8 +16,9 @@ membership tombstone. So the rules only read stream images:
   ``scim.group.deleted``.
 * INSERT of a membership item → ``scim.group.member_added``; INSERT of a membership tombstone (a
   member removed) → ``scim.group.member_removed``.
-* Everything else → nothing: uniqueness guards, counters, page bookmarks, tenants, token
-  metadata, audit records, expiring tombstones, a membership REMOVE (its group or member was
+* Tenant and token items → management events (`core.events.management_rules`).
+* Everything else → nothing: uniqueness guards, counters, page bookmarks, idempotency records,
+  audit records, expiring tombstones, a membership REMOVE (its group or member was
   deleted: that resource's ``deleted`` event covers it) or MODIFY (a group rename refreshing its
   name on the member items).
 
@@ -35,7 +36,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.events import management_rules
 from core.events.models import (
+    EventDetail,
     GroupCreated,
     GroupDeleted,
     GroupMemberAdded,
@@ -102,7 +105,7 @@ class _Change:
         return f"{self.api_base_url}/{tenant_id}"
 
 
-def events_for_record(record: Mapping[str, Any], api_base_url: str) -> list[ProvisioningEvent]:
+def events_for_record(record: Mapping[str, Any], api_base_url: str) -> list[EventDetail]:
     """The events one stream record stands for (zero or one today). Raises for a malformed record
     (pydantic.ValidationError, KeyError, ValueError): that record can never be published."""
     change = _Change(StreamRecord.model_validate(record), api_base_url.rstrip("/"))
@@ -222,8 +225,13 @@ def _text(image: Mapping[str, Any], name: str) -> str:
     return str(value.get("S", "")) if isinstance(value, dict) else ""
 
 
-_Rule = Callable[[_Change], ProvisioningEvent | None]
+_Rule = Callable[[_Change], EventDetail | None]
 _RULES: dict[tuple[str, str], _Rule] = {
+    # Tenants and tokens: core.events.management_rules.
+    ("INSERT", "tenant"): management_rules.tenant_created,
+    ("MODIFY", "tenant"): management_rules.tenant_modified,
+    ("INSERT", "token"): management_rules.token_created,
+    ("MODIFY", "token"): management_rules.token_modified,
     ("INSERT", Kind.USER.value): _created,
     ("INSERT", Kind.GROUP.value): _created,
     ("MODIFY", Kind.USER.value): _modified,

@@ -49,6 +49,7 @@ def audit_item(record: AuditRecord, expires_at: int) -> dict[str, Any]:
         "scimType": record.scim_type,
         "detail": record.detail,
         "bulkId": record.bulk_id,
+        "actor": record.actor,
     }
     item |= {name: {"S": value} for name, value in optional.items() if value}
     if record.bulk_index is not None:
@@ -79,6 +80,7 @@ def _record(item: dict[str, Any]) -> AuditRecord:
         detail=text("detail"),
         bulk_index=int(bulk_index) if bulk_index is not None else None,
         bulk_id=text("bulkId"),
+        actor=text("actor"),
     )
 
 
@@ -105,6 +107,47 @@ class AuditTable:
             if limit is not None and len(out) >= limit:
                 return out[:limit]
         return out
+
+    def latest(self, tenant_id: str, limit: int) -> list[AuditRecord]:
+        """The tenant's newest records, newest first: one Query (health)."""
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": audit_pk(tenant_id)}},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [_record(item) for item in out.get("Items", [])]
+
+    def page(
+        self, tenant_id: str, *, since: str, resource_id: str | None, limit: int, after: str | None
+    ) -> tuple[list[AuditRecord], str | None]:
+        """One page in time order from `since` (after the sort key `after`), and the last sort key
+        if more may follow (the management API's cursor)."""
+        pk, sk = ("PK", "SK") if resource_id is None else ("GSI1PK", "GSI1SK")
+        partition = audit_pk(tenant_id) if resource_id is None else audit_resource_pk(tenant_id, resource_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"{pk} = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "Limit": limit,
+        }
+        if resource_id is not None:
+            kwargs["IndexName"] = NAME_INDEX
+        if since:
+            kwargs["KeyConditionExpression"] += f" AND {sk} >= :since"
+            kwargs["ExpressionAttributeValues"][":since"] = {"S": since}
+        if after is not None:
+            start = {pk: {"S": partition}, sk: {"S": after}}
+            if resource_id is not None:  # an index's start key also names the table's key
+                start |= {"PK": {"S": audit_pk(tenant_id)}, "SK": {"S": after}}
+            kwargs["ExclusiveStartKey"] = start
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(**kwargs)
+        records = [_record(item) for item in out.get("Items", [])]
+        more = "LastEvaluatedKey" in out and bool(records)
+        return records, records[-1].sort_key if more else None
 
     def _pages(self, tenant_id: str, since: str, resource_id: str | None) -> Iterator[list[dict[str, Any]]]:
         pk, sk = ("PK", "SK") if resource_id is None else ("GSI1PK", "GSI1SK")

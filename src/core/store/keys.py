@@ -12,6 +12,7 @@
 | nested counter | ``T#<t>`` | ``COUNT#NESTED`` |  |  |
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 | audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
+| idempotency record | ``T#<t>#IDEM`` | ``<key digest>`` |  |  |
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -91,3 +92,8 @@ def audit_pk(tenant_id: str) -> str:
 def audit_resource_pk(tenant_id: str, resource_id: str) -> str:
     """GSI1 partition of one resource's audit records (``scimctl audit --user ID``)."""
     return f"{audit_pk(tenant_id)}#{resource_id}"
+
+
+def idempotency_pk(tenant_id: str) -> str:
+    """A tenant's idempotency records (management API POSTs), keyed by the key's digest."""
+    return f"{tenant_pk(tenant_id)}#IDEM"

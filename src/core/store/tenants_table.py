@@ -7,6 +7,8 @@ on the same tenant or token cannot overwrite each other; transient AWS failures 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,16 @@ from core.errors import Conflict, NotFound
 from core.profiles import PRESETS, Profile
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.batch import batch_get
-from core.store.keys import TENANT_INDEX, TENANT_INDEX_PK, TENANT_SK, TOKEN_SK_PREFIX, tenant_pk, token_sk
+from core.store.keys import (
+    TENANT_INDEX,
+    TENANT_INDEX_PK,
+    TENANT_SK,
+    TOKEN_SK_PREFIX,
+    Kind,
+    counter_sk,
+    tenant_pk,
+    token_sk,
+)
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
 
@@ -50,6 +61,7 @@ def tenant_to_item(tenant: Tenant) -> Item:
         "profile": {"S": tenant.profile.to_json()},
         "profileVersion": {"N": str(tenant.profile_version)},
         **({"apiKey": {"S": tenant.api_key}} if tenant.api_key else {}),
+        **({"externalId": {"S": tenant.external_id}} if tenant.external_id else {}),
     }
 
 
@@ -64,6 +76,11 @@ def item_to_tenant(item: dict[str, Any]) -> Tenant:
         profile=Profile.from_json(item["profile"]["S"]) if "profile" in item else PRESETS["default"],
         profile_version=int(item.get("profileVersion", {}).get("N", "1")),
         api_key=item.get("apiKey", {}).get("S"),
+        external_id=item.get("externalId", {}).get("S"),
+        connected_at=_parse_ts(item, "connectedAt"),
+        refused_at=_parse_ts(item, "refusedAt"),
+        refused_reason=item.get("refusedReason", {}).get("S"),
+        refused_token_id=item.get("refusedTokenId", {}).get("S"),
     )
 
 
@@ -101,24 +118,70 @@ def item_to_token(item: dict[str, Any]) -> TokenMetadata:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Who made a management write: stored on the item, so its stream record (the event) names them."""
+
+    actor: str  # the caller's IAM principal ARN, or "scimctl:<user>" for the CLI
+    request_id: str = ""
+
+
+def _stamp(stamp: Stamp | None) -> dict[str, Any]:
+    if stamp is None:
+        return {}
+    return {
+        "changedBy": {"S": stamp.actor},
+        "requestId": {"S": stamp.request_id or "-"},
+        "changedAt": {"S": _ts(datetime.now(UTC))},
+    }
+
+
+class TransactionConflict(Exception):
+    """A transaction with extra items was cancelled by one of those items' conditions."""
+
+    def __init__(self, codes: Sequence[str]) -> None:
+        self.codes = list(codes)
+        super().__init__(f"transaction cancelled: {self.codes}")
+
+
 class TenantTable:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._db = client
         self._table = table_name
 
     # -- tenants ---------------------------------------------------------------------------
-    def create_tenant(self, tenant: Tenant) -> None:
+    def create_tenant(
+        self, tenant: Tenant, stamp: Stamp | None = None, with_items: Sequence[Any] = ()
+    ) -> None:
+        """Create the tenant row; with `with_items` (TransactWriteItems entries, e.g. an idempotency
+        record) in one transaction, so that neither exists without the other."""
+        item = tenant_to_item(tenant) | _stamp(stamp)
+        put = {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
+        codes = self._write(put, with_items)
+        if codes and "ConditionalCheckFailed" in codes[1:]:
+            raise TransactionConflict(codes)  # another request holds the extra items (its key)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            raise Conflict(f"tenant {tenant.tenant_id!r} already exists (tenant ids are never reused)")
+        if codes:
+            raise TransactionConflict(codes)
+
+    def _write(self, put: dict[str, Any], with_items: Sequence[Any]) -> list[str] | None:
+        """One conditional Put, alone or in a transaction: None, or the cancellation codes."""
         try:
             with unavailable_on_outage("DynamoDB"):
-                self._db.put_item(
-                    TableName=self._table,
-                    Item=tenant_to_item(tenant),
-                    ConditionExpression="attribute_not_exists(PK)",
-                )
+                if not with_items:
+                    self._db.put_item(**put)
+                else:
+                    items: list[Any] = [{"Put": put}, *with_items]
+                    self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"tenant {tenant.tenant_id!r} already exists") from exc
+                return ["ConditionalCheckFailed"]
+            if error_code(exc) == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                return [str(r.get("Code") or "None") for r in reasons]
             raise
+        return None
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         with unavailable_on_outage("DynamoDB"):
@@ -170,21 +233,140 @@ class TenantTable:
                 ) from exc
             raise
 
-    def set_tenant_status(self, tenant_id: str, status: TenantStatus) -> None:
+    def set_tenant_status(self, tenant_id: str, status: TenantStatus, stamp: Stamp | None = None) -> None:
+        self.update_tenant(tenant_id, status=status, stamp=stamp)
+
+    def update_tenant(
+        self,
+        tenant_id: str,
+        *,
+        display_name: str | None = None,
+        status: TenantStatus | None = None,
+        profile: Profile | None = None,
+        profile_version: int = 1,
+        stamp: Stamp | None = None,
+    ) -> Tenant | None:
+        """Set name, status and/or profile in one conditional update (a deleted tenant is not
+        found; a profile is replaced only if it is still at `profile_version`, else Conflict);
+        returns the tenant after it (None if there was nothing to set)."""
+        names: dict[str, str] = {"#s": "status"}
+        values: dict[str, Any] = {":deleted": {"S": TenantStatus.DELETED.value}}
+        sets: list[str] = []
+        condition = "attribute_exists(PK) AND #s <> :deleted"
+        if profile is not None:
+            sets += ["profile = :p", "profileVersion = :next"]
+            values |= {
+                ":p": {"S": profile.to_json()},
+                ":v": {"N": str(profile_version)},
+                ":next": {"N": str(profile_version + 1)},
+            }
+            condition += " AND (attribute_not_exists(profileVersion) OR profileVersion = :v)"
+        if display_name is not None:
+            sets.append("displayName = :n")
+            values[":n"] = {"S": display_name}
+        if status is not None:
+            sets.append("#s = :s")
+            values[":s"] = {"S": status.value}
+        for name, value in _stamp(stamp).items():
+            sets.append(f"{name} = :{name}")
+            values[f":{name}"] = value
+        if not sets:
+            return None
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            response: dict[str, Any] = dict(exc.response)
+            old: dict[str, Any] = response.get("Item") or {}
+            if old and profile is not None and old.get("status", {}).get("S") != TenantStatus.DELETED.value:
+                raise Conflict(
+                    f"the profile of tenant {tenant_id!r} changed meanwhile; read it again"
+                ) from exc
+            raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
+        return item_to_tenant(out["Attributes"])
+
+    def mark_connected(self, tenant_id: str, at: datetime) -> bool:
+        """Record the first successful IdP request, once; True if this call recorded it."""
         try:
             with unavailable_on_outage("DynamoDB"):
                 self._db.update_item(
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
-                    UpdateExpression="SET #s = :s",
-                    ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":s": {"S": status.value}},
+                    UpdateExpression="SET connectedAt = :at",
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(connectedAt)",
+                    ExpressionAttributeValues={":at": {"S": _ts(at)}},
                 )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFound(f"tenant {tenant_id!r} does not exist") from exc
-            raise
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def record_refusal(
+        self, tenant_id: str, reason: str, token_id: str, at: datetime, not_since: datetime
+    ) -> None:
+        """The tenant's last refused token (reason and token id, never the token), at most once
+        per interval: skipped when a newer record exists."""
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": TENANT_SK}},
+                    UpdateExpression="SET refusedAt = :at, refusedReason = :r, refusedTokenId = :t",
+                    ConditionExpression="attribute_exists(PK) AND "
+                    "(attribute_not_exists(refusedAt) OR refusedAt < :since)",
+                    ExpressionAttributeValues={
+                        ":at": {"S": _ts(at)},
+                        ":r": {"S": reason},
+                        ":t": {"S": token_id},
+                        ":since": {"S": _ts(not_since)},
+                    },
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def tenants_page(self, limit: int, after: str | None = None) -> tuple[list[Tenant], str | None]:
+        """One page of the tenant registry (GSI1), in id order, and the last id if more may follow."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": TENANT_INDEX,
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": TENANT_INDEX_PK}},
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {
+                "GSI1PK": {"S": TENANT_INDEX_PK},
+                "GSI1SK": {"S": after},
+                "PK": {"S": tenant_pk(after)},
+                "SK": {"S": TENANT_SK},
+            }
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(**kwargs)
+        tenants = [item_to_tenant(i) for i in out.get("Items", [])]
+        more = "LastEvaluatedKey" in out and bool(tenants)
+        return tenants, tenants[-1].tenant_id if more else None
+
+    def resource_counts(self, tenant_id: str) -> dict[str, int]:
+        """The tenant's user and group counters (kept by every create and delete): one BatchGetItem."""
+        pk = {"S": tenant_pk(tenant_id)}
+        keys: list[Any] = [{"PK": pk, "SK": {"S": counter_sk(kind)}} for kind in (Kind.USER, Kind.GROUP)]
+        found = {
+            i["SK"]["S"]: int(i.get("n", {}).get("N", "0")) for i in batch_get(self._db, self._table, keys)
+        }
+        return {kind.value.lower() + "s": found.get(counter_sk(kind), 0) for kind in (Kind.USER, Kind.GROUP)}
 
     def set_api_key(self, tenant_id: str, api_key: str) -> None:
         """Record the tenant's usage plan key (scimctl; the authorizer reads it with the tenant)."""
@@ -198,13 +380,21 @@ class TenantTable:
             )
 
     # -- token metadata --------------------------------------------------------------------
-    def put_token(self, meta: TokenMetadata) -> None:
-        with unavailable_on_outage("DynamoDB"):
-            self._db.put_item(
-                TableName=self._table,
-                Item=token_to_item(meta),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+    def put_token(
+        self, meta: TokenMetadata, stamp: Stamp | None = None, with_items: Sequence[Any] = ()
+    ) -> None:
+        put = {
+            "TableName": self._table,
+            "Item": token_to_item(meta) | _stamp(stamp),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        codes = self._write(put, with_items)
+        if codes and "ConditionalCheckFailed" in codes[1:]:
+            raise TransactionConflict(codes)
+        if codes and codes[0] == "ConditionalCheckFailed":
+            raise Conflict(f"token {meta.token_id!r} already exists")
+        if codes:
+            raise TransactionConflict(codes)
 
     def list_tokens(self, tenant_id: str) -> list[TokenMetadata]:
         kwargs: dict[str, Any] = {
@@ -232,15 +422,18 @@ class TenantTable:
         token = next((item_to_token(i) for i in items if i["SK"]["S"] != TENANT_SK), None)
         return tenant, token
 
-    def revoke_token(self, tenant_id: str, token_id: str, at: datetime) -> None:
+    def revoke_token(self, tenant_id: str, token_id: str, at: datetime, stamp: Stamp | None = None) -> None:
+        stamped = _stamp(stamp)
         try:
             with unavailable_on_outage("DynamoDB"):
                 self._db.update_item(
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": token_sk(token_id)}},
-                    UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :at)",
+                    UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :at)"
+                    + "".join(f", {name} = :{name}" for name in stamped),
                     ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeValues={":at": {"S": _ts(at)}},
+                    ExpressionAttributeValues={":at": {"S": _ts(at)}}
+                    | {f":{name}": value for name, value in stamped.items()},
                 )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

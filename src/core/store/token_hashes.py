@@ -64,6 +64,11 @@ class TokenHashStore:
         if hashes.pop(token_id, None) is not None:
             self._write(tenant_id, hashes)
 
+    def remove_all(self, tenant_id: str) -> None:
+        """Drop every hash of the tenant (revoke-all, tenant deletion): one read, one write."""
+        if self.get_hashes(tenant_id):
+            self._write(tenant_id, {})
+
     def _write(self, tenant_id: str, hashes: dict[str, str]) -> None:
         body = json.dumps({"version": SECRET_FORMAT_VERSION, "hashes": hashes}, sort_keys=True)
         name = secret_name(self._prefix, tenant_id)

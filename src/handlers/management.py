@@ -1,0 +1,249 @@
+"""The management API (docs/management-api.md): thin routes over `core.management.Management`.
+
+API Gateway has already authenticated the caller (AWS_IAM on every method, the API's resource
+policy); the caller's IAM principal ARN (``requestContext.identity.userArn``) is the actor of
+every write. Bodies are JSON, validated by the models below; errors are RFC 9457 problem details
+(`handlers.problem`); lists are ``{"data": [...], "next_cursor": ...}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, Literal, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import BadRequest
+from core.idempotency import IdempotencyKey
+from core.management import Management, Stamp
+from core.profiles import Profile, preset
+from core.store.audit_table import AuditTable
+from core.store.idempotency_table import IdempotencyTable
+from core.store.tenants_table import TenantTable
+from core.store.token_hashes import TokenHashStore
+from core.tenants import TenantStatus
+from handlers import aws_clients, signing_keys
+from handlers.observability import lambda_entry, logger, metrics
+from handlers.problem import json_response, problem_router
+from handlers.requests import header, json_body
+from handlers.routing import Response
+from handlers.settings import management_settings
+
+app = problem_router()
+signing_keys.install()  # cursors are signed with the stack's key, as the SCIM API's are
+
+DEFAULT_LIMIT = 50
+
+
+# -- request bodies ---------------------------------------------------------------------------
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreateTenant(_Body):
+    tenant_id: str
+    name: str | None = Field(None, min_length=1, max_length=200)
+    preset: str | None = None
+    profile: dict[str, Any] | None = None
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+class UpdateTenant(_Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    status: Literal["active", "disabled"] | None = None
+    profile: dict[str, Any] | None = None
+
+
+class CreateToken(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+M = TypeVar("M", bound=_Body)
+
+
+def parse(model: type[M]) -> tuple[M, dict[str, Any]]:
+    body = json_body(app)
+    try:
+        return model.model_validate(body), body
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise BadRequest(f"{where}: {first['msg']}") from None
+
+
+def chosen_profile(name: str | None, document: dict[str, Any] | None) -> Profile | None:
+    try:
+        if document is not None:
+            return Profile.model_validate(document)
+        return preset(name) if name is not None else None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise BadRequest(f"profile: {first['msg']}") from None
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+# -- wiring -----------------------------------------------------------------------------------
+@cache
+def management() -> Management:
+    settings = management_settings()
+    db = aws_clients.dynamodb()
+    apigw = aws_clients.apigateway()
+
+    def flush() -> None:
+        # Best effort: if the flush fails, a revoked token or disabled tenant still stops working
+        # within AuthorizerCacheTtl (the template's bound); the write itself has happened.
+        try:
+            apigw.flush_stage_authorizers_cache(restApiId=settings.scim_api_id, stageName=settings.scim_stage)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("authorizer cache not flushed", extra={"error": type(exc).__name__})
+            metrics.add_metric(name="AuthorizerCacheFlushFailures", unit=MetricUnit.Count, value=1)
+
+    usage_plan = None
+    if settings.usage_plan_id:
+        from core.store.usage_plan_keys import UsagePlanKeys  # noqa: PLC0415 - only for tenant creates
+
+        usage_plan = UsagePlanKeys(apigw, settings.usage_plan_id, settings.stack_name)
+    return Management(
+        TenantTable(db, settings.table_name),
+        TokenHashStore(aws_clients.secretsmanager(), settings.secrets_prefix),
+        flush_authorizer_cache=flush,
+        usage_plan=usage_plan,
+        audit=AuditTable(aws_clients.audit_dynamodb(), settings.table_name),
+        idempotency=IdempotencyTable(db, settings.table_name),
+        audit_retention_days=settings.audit_retention_days,
+        scim_base_url=settings.scim_base_url,
+    )
+
+
+def stamp() -> Stamp:
+    """The caller (API Gateway's SigV4 identity) and the request, for items, audit and events."""
+    identity = app.request.request_context.get("identity") or {}
+    actor = str(identity.get("userArn") or identity.get("caller") or "unknown")
+    logger.append_keys(actor=actor)
+    return Stamp(actor=actor, request_id=app.request.request_id)
+
+
+def idempotency_key() -> IdempotencyKey | None:
+    return IdempotencyKey.parse(header(app, "Idempotency-Key"))
+
+
+def limit() -> int:
+    raw = app.request.query.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit():
+        raise BadRequest("limit must be an integer between 1 and 200")
+    return int(raw)
+
+
+def cursor() -> str | None:
+    return app.request.query.get("cursor") or None
+
+
+def since() -> str:
+    """``since`` as the audit trail's sort keys spell time (ISO 8601 UTC, milliseconds)."""
+    raw = app.request.query.get("since", "")
+    if not raw:
+        return ""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest("since must be an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- tenants ----------------------------------------------------------------------------------
+@app.post("/tenants")
+def create_tenant() -> Response:
+    key = idempotency_key()
+    body, raw = parse(CreateTenant)
+    status, answer = management().create_tenant_once(
+        key,
+        raw,
+        tenant_id=body.tenant_id,
+        display_name=body.name,
+        profile=chosen_profile(body.preset, body.profile),
+        external_id=body.external_id,
+        stamp=stamp(),
+    )
+    return json_response(status, answer)
+
+
+@app.get("/tenants")
+def list_tenants() -> Response:
+    return json_response(200, management().tenants_page(limit(), cursor()).to_json())
+
+
+@app.get("/tenants/<tenant>")
+def get_tenant(tenant: str) -> Response:
+    found = management().require_tenant(tenant)
+    return json_response(200, management().tenant_view(found))
+
+
+@app.patch("/tenants/<tenant>")
+def update_tenant(tenant: str) -> Response:
+    body, _ = parse(UpdateTenant)
+    if body.name is None and body.status is None and body.profile is None:
+        raise BadRequest("give at least one of name, status, profile")
+    updated = management().update_tenant(
+        tenant,
+        display_name=body.name,
+        status=TenantStatus(body.status) if body.status else None,
+        profile=chosen_profile(None, body.profile),
+        stamp=stamp(),
+    )
+    return json_response(200, management().tenant_view(updated))
+
+
+@app.delete("/tenants/<tenant>")
+def delete_tenant(tenant: str) -> Response:
+    management().delete_tenant(tenant, stamp())
+    return Response(status_code=204)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+@app.post("/tenants/<tenant>/tokens")
+def create_token(tenant: str) -> Response:
+    key = idempotency_key()
+    body, raw = parse(CreateToken)
+    expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    status, answer = management().issue_token_once(
+        key, raw, tenant_id=tenant, name=body.name, expires_in=expires, stamp=stamp()
+    )
+    # The token is in this answer only: never cached by a proxy, never logged.
+    return json_response(status, answer, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/tokens")
+def list_tokens(tenant: str) -> Response:
+    return json_response(200, management().tokens_page(tenant, limit(), cursor()).to_json())
+
+
+@app.delete("/tenants/<tenant>/tokens/<token_id>")
+def revoke_token(tenant: str, token_id: str) -> Response:
+    management().revoke_token(tenant, token_id, stamp())
+    return Response(status_code=204)
+
+
+# -- health and audit -------------------------------------------------------------------------
+@app.get("/tenants/<tenant>/health")
+def health(tenant: str) -> Response:
+    return json_response(200, management().health(tenant))
+
+
+@app.get("/tenants/<tenant>/audit")
+def audit(tenant: str) -> Response:
+    page = management().audit_page(
+        tenant, since=since(), resource_id=app.request.query.get("user"), limit=limit(), cursor=cursor()
+    )
+    return json_response(200, page.to_json())
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,81 @@
+"""docs/management-openapi.json stays true to what the stack serves: the ManagementApi's routes in
+template.yaml, AWS_IAM on each of them, and the fields the code answers with."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core.management import IssuedToken, Management
+from core.tenants import Tenant
+from core.tokens import TokenMetadata
+from scimctl.template import load_template
+from tests.conftest import ROOT
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return json.loads((ROOT / "docs" / "management-openapi.json").read_text(encoding="utf-8"))
+
+
+def schema(document: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = document["components"]["schemas"][name]
+    return found
+
+
+def test_every_management_route_is_described_and_nothing_else(document: dict[str, Any]) -> None:
+    template = load_template(ROOT / "template.yaml", api="ManagementApi")
+    routed = {(route.path, route.method.lower()) for route in template.routes}
+    described = {(p, m) for p, item in document["paths"].items() for m in item if m in METHODS}
+    assert described == routed
+    assert len(routed) == 10
+
+
+def test_every_management_route_is_aws_iam_and_no_scim_route_is() -> None:
+    management = load_template(ROOT / "template.yaml", api="ManagementApi")
+    scim = load_template(ROOT / "template.yaml")
+    assert all(route.iam and route.authorizer is None for route in management.routes)
+    assert not any(route.iam for route in scim.routes)
+    assert not {r.path for r in management.routes} & {r.path for r in scim.routes}
+
+
+def test_every_error_is_a_problem_and_every_post_is_idempotent(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                if int(status) >= 400 and status != "403":  # 403: API Gateway's own body
+                    assert list(response["content"]) == ["application/problem+json"], (path, method, status)
+            if method == "post":
+                names = {p["name"] for p in operation.get("parameters", [])}
+                assert "Idempotency-Key" in names, path
+
+
+def test_described_fields_are_the_fields_the_code_answers(document: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    manage = Management(None, None, scim_base_url="https://x/v1/scim/v2")  # type: ignore[arg-type]
+    tenant = Tenant(tenant_id="acme", display_name="Acme", created_at=now)
+    meta = TokenMetadata(tenant_id="acme", token_id="acme.0123456789abcdef", name="okta", created_at=now)
+    views = {
+        "Tenant": manage.tenant_view(tenant),
+        "Token": manage.token_view(meta),
+        "IssuedToken": manage.issued_view(IssuedToken("scim_acme.0123456789abcdef_x", meta)),
+    }
+    for name, view in views.items():
+        assert set(view) == set(schema(document, name)["properties"]), name
+        assert set(schema(document, name)["required"]) <= set(view), name
+
+
+def test_described_health_is_the_health_the_code_answers(document: dict[str, Any], admin: Management) -> None:
+    admin.create_tenant("acme")
+    admin.issue_token("acme", "okta", timedelta(days=3))
+    health = admin.health("acme")
+    assert set(health) == set(schema(document, "Health")["properties"])
+    assert set(health["tokens"]) == set(schema(document, "Health")["properties"]["tokens"]["properties"])
+    assert len(health["tokens"]["expiring_within_30_days"]) == 1
