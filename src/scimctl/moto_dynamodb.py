@@ -738,6 +738,22 @@ def restore_items(table: Table, rows: Iterable[tuple[Any, Any, dict[str, str], s
     return count
 
 
+def load_items(table: Table, items: Iterable[Mapping[str, Any]]) -> int:
+    """Put items given as DynamoDB JSON straight into the table, as `restore_items` does: no
+    request, no stream records, no condition checks, no change listeners; each item's attributes
+    are parsed the first time they are used. For seeding large tables (benchmarks, tests).
+    Returns the count."""
+    attributes = key_attributes(table)
+    hash_attr, range_attr = table.hash_key_attr, table.range_key_attr
+
+    def rows() -> Iterator[tuple[Any, Any, dict[str, str], str]]:
+        for item in items:
+            keys = {a: v["S"] for a in attributes if (v := item.get(a)) is not None and "S" in v}
+            yield item[hash_attr], item[range_attr] if range_attr else None, keys, json.dumps(item)
+
+    return restore_items(table, rows())
+
+
 # ---------------------------------------------------------------------------------------- install
 def install() -> None:
     """Patch moto's DynamoDB classes (once per process)."""
