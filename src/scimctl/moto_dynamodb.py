@@ -742,16 +742,39 @@ def load_items(table: Table, items: Iterable[Mapping[str, Any]]) -> int:
     """Put items given as DynamoDB JSON straight into the table, as `restore_items` does: no
     request, no stream records, no condition checks, no change listeners; each item's attributes
     are parsed the first time they are used. For seeding large tables (benchmarks, tests).
-    Returns the count."""
+    The index is built from the items in the order they came: moto's `all_items` sorts the whole
+    table by key (Python comparisons of `DynamoType`s), which the index, sorting per partition
+    itself, does not need. Returns the count."""
     attributes = key_attributes(table)
     hash_attr, range_attr = table.hash_key_attr, table.range_key_attr
+    hashes: dict[str, DynamoType] = {}
+    loaded: list[Item] = [
+        item for partition in table.items.values() for item in _partition_items(table, partition)
+    ]
+    before = len(loaded)
+    for raw in items:
+        raw_hash = raw[hash_attr]
+        hash_text = json.dumps(raw_hash, sort_keys=True)
+        hash_key = hashes.get(hash_text)
+        if hash_key is None:
+            hash_key = hashes[hash_text] = DynamoType(raw_hash)
+        range_key = DynamoType(raw[range_attr]) if range_attr else None
+        keys = {a: v["S"] for a in attributes if (v := raw.get(a)) is not None and "S" in v}
+        item = _RestoredItem(hash_key, range_key, json.dumps(raw), keys)
+        if range_key is None:
+            table.items[hash_key] = item  # type: ignore[assignment]
+        else:
+            table.items[hash_key][range_key] = item
+        loaded.append(item)
+    index = TableIndex(_Window(table, loaded))  # type: ignore[arg-type]  # all_items: unsorted
+    index.table = table
+    table.__dict__["_scim_index"] = index
+    STATS.builds += 1
+    return len(loaded) - before
 
-    def rows() -> Iterator[tuple[Any, Any, dict[str, str], str]]:
-        for item in items:
-            keys = {a: v["S"] for a in attributes if (v := item.get(a)) is not None and "S" in v}
-            yield item[hash_attr], item[range_attr] if range_attr else None, keys, json.dumps(item)
 
-    return restore_items(table, rows())
+def _partition_items(table: Table, partition: Any) -> list[Item]:
+    return [partition] if table.range_key_attr is None else list(partition.values())
 
 
 # ---------------------------------------------------------------------------------------- install
