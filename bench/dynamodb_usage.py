@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import SecondaryIndex, Table
@@ -143,16 +143,16 @@ class DynamoDBUsage:
             else:
                 self.consumed.write_units += write_units(target.old, now, transactional=target.transactional)
         for key in changed:
-            target = before.get(key)
-            if target is None:
+            named = before.get(key)
+            if named is None:
                 raise AssertionError(f"moto changed {key}, which the request did not name")
-            new = _current(target.table, key)
-            if new == target.old:
+            new = _current(named.table, key)
+            if new == named.old:
                 continue  # rolled back, or written as it was: no stream record in DynamoDB
-            for entry in _index_entries_written(target.table, target.old, new):
+            for entry in _index_entries_written(named.table, named.old, new):
                 self.consumed.index_write_units += write_units(entry, None)
-            keys = _primary_key(target.table, new or target.old or {})
-            self.consumed.changes.append(Change(keys, target.old, new))
+            keys = _primary_key(named.table, new or named.old or {})
+            self.consumed.changes.append(Change(keys, named.old, new))
 
 
 def _operation(request: Any) -> str | None:
