@@ -10,7 +10,8 @@ interpreter per run (median of N):
   layer is compiled, as Lambda does with what `sam build` ships) and *pyc* (a warmed prefix).
   Modules the Lambda layer does not have (awscrt, pyOpenSSL, requests… installed here by dev tools)
   are made unimportable, so the import set is the one the function gets.
-- first request: a child imports moto (and so boto3) and seeds the table, bus, tenant, token and
+- first request: a child imports moto (and so boto3; DynamoDB patched by `scimctl.moto_dynamodb`,
+  the engine of the local gateway, the tests and the workload) and seeds the table, bus, tenant, token and
   signing key, then forks one process per target, which imports its handler and serves one event
   from events/<Function>/ (creating every boto3 client the handler makes lazily), then the same
   event again (warm). Only the handler's own work is on the clock. Needs os.fork (Linux, macOS).
@@ -306,6 +307,9 @@ def request_probe(spec: Sequence[Sequence[str]], out: Path) -> None:
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
 
+    from scimctl import moto_dynamodb  # noqa: PLC0415
+
+    moto_dynamodb.install()  # the project's one DynamoDB engine, patched before any clock starts
     mock = mock_aws()
     mock.start()
     token = _seed(boto3)

@@ -21,7 +21,7 @@ from typing import Any
 
 from tests.support import FakeContext, proxy_event
 
-from bench.dynamodb_memory import Consumed
+from bench.dynamodb_usage import Consumed
 from bench.meter import AwsMeter, CallCounts, Stopwatch
 from handlers import authorizer, groups, users
 from handlers.observability import logger
@@ -40,7 +40,7 @@ class Sample:
     cpu_seconds: float  # the handler's thread time, botocore's work included (what Lambda bills)
     own_cpu_seconds: float  # the same without whole AWS calls (no SDK work either)
     counts: CallCounts
-    consumed: Consumed | None  # capacity and stream changes (in-memory table only)
+    consumed: Consumed  # capacity units and item changes (bench.dynamodb_usage)
 
 
 @contextlib.contextmanager
@@ -58,7 +58,7 @@ def quiet() -> Iterator[None]:
 
 class Driver:
     def __init__(
-        self, tenant_id: str, meter: AwsMeter, stopwatch: Stopwatch, consumed: Callable[[], Consumed | None]
+        self, tenant_id: str, meter: AwsMeter, stopwatch: Stopwatch, consumed: Callable[[], Consumed]
     ):
         self.tenant_id = tenant_id
         self.meter = meter

@@ -1,8 +1,8 @@
 """What one handler invocation costs: AWS calls and items (from botocore's events) and CPU time.
 
 CPU is `time.thread_time()` around the invocation minus the thread time spent standing in for
-AWS: inside moto's request handling (its botocore stub), inside the in-memory table, and inside
-these counting hooks. botocore's own work (building, signing and parsing each request) stays in:
+AWS: inside moto's request handling (its botocore stub, with the capacity metering around it) and
+inside these counting hooks. botocore's own work (building, signing and parsing each request) stays in:
 a Lambda function does that work too.
 """
 
@@ -55,14 +55,20 @@ class _Excluded(AbstractContextManager[None]):
             self._watch.excluded_seconds += time.thread_time() - self._since
 
 
+Observer = Callable[[Any, Callable[[], Any]], Any]  # (request, moto's handling) -> moto's answer
+
+
 @contextmanager
-def moto_excluded(stopwatch: Stopwatch) -> Iterator[None]:
-    """Count moto's handling of each request as AWS time, not the handler's."""
+def moto_excluded(stopwatch: Stopwatch, observer: Observer | None = None) -> Iterator[None]:
+    """Count moto's handling of each request as AWS time, not the handler's; `observer` (what
+    each DynamoDB request consumed: `bench.dynamodb_usage`) runs around it, in the same time."""
     original: Callable[..., Any] = BotocoreStubber.process_request
 
     def timed(self: BotocoreStubber, request: Any) -> Any:
         with stopwatch.excluded():
-            return original(self, request)
+            if observer is None:
+                return original(self, request)
+            return observer(request, lambda: original(self, request))
 
     BotocoreStubber.process_request = timed  # type: ignore[method-assign]
     try:

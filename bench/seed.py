@@ -1,10 +1,10 @@
-"""A benchmark tenant's items, in the store's own item shapes, and the backends that hold them.
+"""A benchmark tenant's items, in the store's own item shapes.
 
 Users look like what Okta and Entra send (name, work email, displayName, externalId, active).
 One group, "Everyone", holds every user except the first `spare` ones (the member add/remove
-workload moves those in and out); a few department groups have no members. Items are written
-with BatchWriteItem (moto) or loaded straight into the in-memory table: never through the API,
-whose transactions would make seeding quadratic in moto.
+workload moves those in and out); a few department groups have no members. Items go straight into
+moto's table object (`scimctl.moto_dynamodb.load_items`: no request, no stream record, attributes
+parsed when first used), never through the API: 300,000 items through BatchWriteItem take minutes.
 """
 
 from __future__ import annotations
@@ -12,13 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-import boto3
-from moto.core.models import botocore_stubber
-
-from bench.dynamodb_memory import MemoryDynamoDB
-from bench.meter import Stopwatch
 from core.store.keys import Kind, counter_sk, tenant_pk
 from core.store.memberships_table import Member, MembershipTable
 from core.store.resources_table import Actor, StoredResource, guard_item, resource_item
@@ -102,59 +97,3 @@ def _counter(tenant_id: str, kind: Kind, n: int) -> dict[str, Any]:
         "kind": {"S": "counter"},
         "n": {"N": str(n)},
     }
-
-
-class Backend(Protocol):
-    """Where the table lives: moto, or the in-memory table for large tenants."""
-
-    name: str
-    memory: MemoryDynamoDB | None
-
-    def create_table(self, table: str, table_kwargs: dict[str, Any]) -> None: ...
-
-    def load(self, table: str, items: Iterator[dict[str, Any]]) -> None: ...
-
-    def serve(self, client: Any, stopwatch: Stopwatch) -> None: ...
-
-
-class MotoBackend:
-    name = "moto"
-    memory: MemoryDynamoDB | None = None
-
-    def create_table(self, table: str, table_kwargs: dict[str, Any]) -> None:
-        boto3.client("dynamodb").create_table(TableName=table, **table_kwargs)
-
-    def load(self, table: str, items: Iterator[dict[str, Any]]) -> None:
-        db = boto3.client("dynamodb")
-        batch: list[Any] = []
-        for item in items:
-            batch.append({"PutRequest": {"Item": item}})
-            if len(batch) == 25:
-                db.batch_write_item(RequestItems={table: batch})
-                batch = []
-        if batch:
-            db.batch_write_item(RequestItems={table: batch})
-
-    def serve(self, client: Any, stopwatch: Stopwatch) -> None:
-        return None  # moto's stub answers; `meter.moto_excluded` keeps its time out
-
-
-class MemoryBackend:
-    name = "memory"
-
-    def __init__(self) -> None:
-        self.memory: MemoryDynamoDB | None = MemoryDynamoDB()
-
-    def create_table(self, table: str, table_kwargs: dict[str, Any]) -> None:
-        assert self.memory is not None
-        self.memory.create_table(TableName=table, **table_kwargs)
-
-    def load(self, table: str, items: Iterator[dict[str, Any]]) -> None:
-        assert self.memory is not None
-        self.memory.load(table, items)
-
-    def serve(self, client: Any, stopwatch: Stopwatch) -> None:
-        assert self.memory is not None
-        self.memory.install(client, stopwatch.excluded)
-        # botocore offers each request to every before-send handler: keep moto from handling it too.
-        client.meta.events.unregister("before-send", botocore_stubber)

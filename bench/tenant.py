@@ -1,13 +1,17 @@
 """A benchmark tenant from scratch: AWS mocked, table from template.yaml, tenant, token, users.
 
-Secrets Manager is always moto's. DynamoDB is moto's or the in-memory table (`bench.seed`). The
-tenant and its token are made with the admin code (`scimctl`), and the real authorizer checks the
-token once, so handlers see the context a real request carries.
+Every AWS service is moto's; DynamoDB is moto patched by `scimctl.moto_dynamodb`, the engine the
+local gateway and the tests use, and `bench.dynamodb_usage` meters what each request consumed.
+The tenant and its token are made with the admin code (`scimctl`), the users, groups and
+memberships are loaded straight into moto's table (`bench.seed`), and the real authorizer checks
+the token once, so handlers see the context a real request carries.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,17 +19,31 @@ from pathlib import Path
 
 import boto3
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Table
 
 from bench.driver import Driver, Sample
+from bench.dynamodb_usage import DynamoDBUsage
 from bench.meter import AwsMeter, Stopwatch, moto_excluded
-from bench.seed import Backend, SeededTenant, tenant_items
+from bench.seed import SeededTenant, tenant_items
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from handlers import authorizer, aws_clients, resources, settings
+from scimctl import moto_dynamodb
 from scimctl.admin import Admin
 from scimctl.template import load_template, table_create_kwargs
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class SeedTime:
+    """Building the tenant's items and loading them into moto's table."""
+
+    items: int
+    seconds: float  # wall clock
+    cpu_seconds: float  # process CPU
 
 
 @dataclass
@@ -34,6 +52,7 @@ class BenchTenant:
     seeded: SeededTenant
     authorization: Sample  # the authorizer's first (uncached) invocation
     token: str
+    seed: SeedTime
 
 
 def reset_handler_state() -> None:
@@ -44,23 +63,42 @@ def reset_handler_state() -> None:
     resources.reset()
 
 
+def moto_table(name: str) -> Table:
+    table: Table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].get_table(name)
+    return table
+
+
+def _seed(table: str, tenant_id: str, users: int, spare: int) -> tuple[SeededTenant, SeedTime]:
+    """The tenant's items, loaded into moto's table. The garbage collector is off meanwhile: the
+    load only adds objects, and each full collection would walk every item loaded so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        seeded, items = tenant_items(table, tenant_id, users, spare)
+        count = moto_dynamodb.load_items(moto_table(table), items)
+    finally:
+        if enabled:
+            gc.enable()
+    return seeded, SeedTime(count, time.perf_counter() - wall, time.process_time() - cpu)
+
+
 @contextmanager
-def bench_tenant(backend: Backend, users: int, spare: int, tenant_id: str = "bench") -> Iterator[BenchTenant]:
+def bench_tenant(users: int, spare: int, tenant_id: str = "bench") -> Iterator[BenchTenant]:
     reset_handler_state()
+    moto_dynamodb.install()
     stopwatch = Stopwatch()
     table = os.environ["TABLE_NAME"]
-    with mock_aws(), moto_excluded(stopwatch):
-        backend.create_table(table, table_create_kwargs(load_template(ROOT / "template.yaml")))
+    with mock_aws(), DynamoDBUsage() as usage, moto_excluded(stopwatch, usage.answer):
         admin_db = boto3.client("dynamodb")
-        backend.serve(admin_db, stopwatch)
+        admin_db.create_table(TableName=table, **table_create_kwargs(load_template(ROOT / "template.yaml")))
         admin = Admin(
             TenantTable(admin_db, table),
             TokenHashStore(boto3.client("secretsmanager"), os.environ["SECRETS_PREFIX"]),
         )
         admin.create_tenant(tenant_id)
         token = admin.issue_token(tenant_id, "bench").token
-        seeded, items = tenant_items(table, tenant_id, users, spare)
-        backend.load(table, items)
+        seeded, seed = _seed(table, tenant_id, users, spare)
 
         meter = AwsMeter(stopwatch)
         for label, client in (
@@ -68,11 +106,8 @@ def bench_tenant(backend: Backend, users: int, spare: int, tenant_id: str = "ben
             ("audit", aws_clients.audit_dynamodb()),
             ("secretsmanager", aws_clients.secretsmanager()),
         ):
-            if label != "secretsmanager":
-                backend.serve(client, stopwatch)
             meter.attach(client, label)
-        memory = backend.memory
-        driver = Driver(tenant_id, meter, stopwatch, memory.reset if memory else lambda: None)
+        driver = Driver(tenant_id, meter, stopwatch, usage.reset)
         authorization = driver.authorize(token)
-        yield BenchTenant(driver, seeded, authorization, token)
+        yield BenchTenant(driver, seeded, authorization, token, seed)
     reset_handler_state()

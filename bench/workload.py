@@ -8,8 +8,8 @@ calls, provisioning events, and handler CPU per request without the time spent i
 (median, p95), next to the scim2-server peer's CPU for the same requests. Prints a table and
 writes bench/results/workload.json. Method and cost model: docs/performance.md.
 
-Large tenants run on the in-memory table (`bench.dynamodb_memory`); the first size also runs on
-moto, and the run fails if any count differs between the two.
+Every size runs on moto patched by `scimctl.moto_dynamodb` (the local gateway's and the tests'
+DynamoDB engine); `bench.dynamodb_usage` computes capacity units and stream changes from it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from bench.driver import Sample  # noqa: E402
 from bench.operations import OPERATIONS, Operation, walk_pages  # noqa: E402
 from bench.peer import PEER_OPERATIONS, Peer  # noqa: E402
 from bench.report import COST_COLUMNS, median_p95_ms, table  # noqa: E402
-from bench.seed import Backend, MemoryBackend, MotoBackend  # noqa: E402
-from bench.tenant import bench_tenant  # noqa: E402
+from bench.tenant import SeedTime, bench_tenant  # noqa: E402
 from core.events.rules import events_for_record  # noqa: E402
 from handlers import authorizer  # noqa: E402
 
@@ -55,18 +54,16 @@ def counts_of(sample: Sample) -> dict[str, Any]:
         "items_read": c.items_read,
         "items_written": c.items_written,
     }
-    if sample.consumed is not None:
-        consumed = sample.consumed
-        row["rcu"] = consumed.read_units
-        row["wcu"] = consumed.write_units + consumed.index_write_units
-        row["wcu_table"] = consumed.write_units
-        row["wcu_indexes"] = consumed.index_write_units
-        row["stream_records"] = len(consumed.changes)
-        base = os.environ["SCIM_BASE_URL"]
-        row["events"] = sum(
-            len(events_for_record(change.stream_record(n), base))
-            for n, change in enumerate(consumed.changes, 1)
-        )
+    consumed = sample.consumed
+    row["rcu"] = consumed.read_units
+    row["wcu"] = consumed.write_units + consumed.index_write_units
+    row["wcu_table"] = consumed.write_units
+    row["wcu_indexes"] = consumed.index_write_units
+    row["stream_records"] = len(consumed.changes)
+    base = os.environ["SCIM_BASE_URL"]
+    row["events"] = sum(
+        len(events_for_record(change.stream_record(n), base)) for n, change in enumerate(consumed.changes, 1)
+    )
     return row
 
 
@@ -101,9 +98,12 @@ def run_operation(op: Operation, bench: Any, reps: int) -> list[Sample]:
     return samples
 
 
-def run_size(backend: Backend, users: int, reps: int) -> list[dict[str, Any]]:
+def run_size(users: int, reps: int, seeds: list[SeedTime] | None = None) -> list[dict[str, Any]]:
+    """Every operation on a fresh tenant of `users` users (its seed time appended to `seeds`)."""
     rows: list[dict[str, Any]] = []
-    with bench_tenant(backend, users, spare=reps + WARMUP) as bench, frozen_heap():
+    with bench_tenant(users, spare=reps + WARMUP) as bench, frozen_heap():
+        if seeds is not None:
+            seeds.append(bench.seed)
         samples = []
         for _ in range(reps):  # an uncached authorizer call (API Gateway and warm caches both cold)
             authorizer.authenticator.cache_clear()
@@ -120,7 +120,7 @@ def run_size(backend: Backend, users: int, reps: int) -> list[dict[str, Any]]:
             "walk_dynamodb_calls": sum(p.counts.total("dynamodb") for p in pages),
             "walk_items_read": total_read,
             "items_read_per_user": round(total_read / returned, 4),
-            "walk_rcu": sum((p.consumed.read_units if p.consumed else 0) for p in pages),
+            "walk_rcu": sum(p.consumed.read_units for p in pages),
         }
         rows.append(walk)
         for op in OPERATIONS:
@@ -130,7 +130,7 @@ def run_size(backend: Backend, users: int, reps: int) -> list[dict[str, Any]]:
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
-    """What exists now (the seeded stand-in table, moto's state) is left out of garbage
+    """What exists now (the seeded table in moto's state) is left out of garbage
     collection: in Lambda it lives in DynamoDB, not in the function's heap."""
     gc.collect()
     gc.freeze()
@@ -148,11 +148,11 @@ def compare_with_peer(users: int, reps: int, rounds: int) -> dict[str, dict[str,
     requests is (the first requests after the other side's block find the CPU caches full of
     the other's code and data). Both stores are seeded first and frozen out of the garbage
     collector (`gc.freeze`): collections then cost what each request's own objects cost, not a
-    walk over the seeded data (an in-memory stand-in on our side)."""
+    walk over the seeded data (moto's table on our side)."""
     block = max(1, reps // rounds)
     stride = WARMUP + block
     out: dict[str, dict[str, float]] = {}
-    with bench_tenant(MemoryBackend(), users, spare=stride * rounds, tenant_id="peer") as bench:
+    with bench_tenant(users, spare=stride * rounds, tenant_id="peer") as bench:
         peer = Peer(users)
         with frozen_heap():
             for op in (o for o in OPERATIONS if o.peer):
@@ -193,21 +193,6 @@ def _peer_checked(name: str, result: tuple[int, Any, float]) -> tuple[int, Any, 
     return result
 
 
-COMPARED = ("dynamodb_calls", "calls", "audit_calls", "secretsmanager_calls", "items_read", "items_written")
-
-
-def cross_check(memory_rows: list[dict[str, Any]], moto_rows: list[dict[str, Any]]) -> list[str]:
-    """Differences in counts between moto and the in-memory table (empty: they agree)."""
-    by_name = {r["operation"]: r for r in memory_rows}
-    diffs = []
-    for row in moto_rows:
-        theirs = by_name[row["operation"]]
-        for key in (*COMPARED, "walk_items_read", "walk_dynamodb_calls"):
-            if row.get(key) != theirs.get(key):
-                diffs.append(f"{row['operation']}: {key} moto={row.get(key)} memory={theirs.get(key)}")
-    return diffs
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -215,19 +200,21 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--peer-reps", type=int, default=60, help="per operation, ours and the peer's each")
     parser.add_argument("--peer-rounds", type=int, default=3, help="interleaved blocks per operation")
-    parser.add_argument("--check-reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # powertools warns about invocations without metrics
     started = time.monotonic()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[dict[str, Any]] = []
+    seeds: list[SeedTime] = []
     for size in sizes:
-        print(f"running {size:,} users (in-memory table) …", flush=True)
-        rows += run_size(MemoryBackend(), size, args.reps)
-    print(f"cross-check on moto at {sizes[0]:,} users …", flush=True)
-    moto_rows = run_size(MotoBackend(), sizes[0], args.check_reps)
-    diffs = cross_check([r for r in rows if r["users"] == sizes[0]], moto_rows)
+        print(f"running {size:,} users (moto) …", flush=True)
+        rows += run_size(size, args.reps, seeds)
+        seed = seeds[-1]
+        print(
+            f"  seeded {seed.items:,} items in {seed.seconds:.2f} s ({seed.cpu_seconds:.2f} s CPU)",
+            flush=True,
+        )
     peer: dict[int, dict[str, dict[str, float]]] = {}
     for size in (int(s) for s in args.peer_sizes.split(",") if s):
         print(f"peer scim2-server at {size:,} users, interleaved with ours …", flush=True)
@@ -248,10 +235,18 @@ def main() -> None:
             "processor": platform.processor() or platform.machine(),
             "reps": args.reps,
             "seconds": round(time.monotonic() - started, 1),
-            "cpu": "time.thread_time() per invocation minus time inside moto / the in-memory table",
+            "cpu": "time.thread_time() per invocation minus time inside moto (and its metering)",
+            "engine": "moto + scimctl.moto_dynamodb; capacity and changes by bench.dynamodb_usage",
+            "seed": {
+                str(size): {
+                    "items": s.items,
+                    "seconds": round(s.seconds, 2),
+                    "cpu_seconds": round(s.cpu_seconds, 2),
+                }
+                for size, s in zip(sizes, seeds, strict=True)
+            },
         },
         "rows": rows,
-        "moto_cross_check": {"users": sizes[0], "rows": moto_rows, "differences": diffs},
         "peer": {str(k): v for k, v in peer.items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -269,10 +264,11 @@ def main() -> None:
             f"{w['walk_dynamodb_calls']} DynamoDB calls, "
             f"{w['items_read_per_user']} items read per user returned, {w['walk_rcu']:g} RCU"
         )
-    print(f"moto cross-check at {sizes[0]:,} users: {diffs or 'counts identical'}")
     print(f"wrote {args.out} in {result['meta']['seconds']} s")
-    if diffs or not all(r["deterministic"] for r in rows):
-        raise SystemExit("counts differ between runs or backends; see the JSON file")
+    for size, s in zip(sizes, seeds, strict=True):
+        print(f"seed, {size:,} users: {s.items:,} items in {s.seconds:.2f} s ({s.cpu_seconds:.2f} s CPU)")
+    if not all(r["deterministic"] for r in rows):
+        raise SystemExit("counts differ between repetitions; see the JSON file")
 
 
 if __name__ == "__main__":

@@ -827,6 +827,28 @@ def _item_count(table: Table) -> int:
     return sum(len(partition) for partition in table.items.values())
 
 
+def load_items(table: Table, items: Iterable[Mapping[str, Any]]) -> int:
+    """Put items given as DynamoDB JSON straight into the table, as `restore_items` does: no
+    request, no stream records, no condition checks, no change listeners; each item's attributes
+    are parsed the first time they are used. For seeding large tables (benchmarks, tests).
+    Returns the count."""
+    attributes = key_attributes(table)
+    hash_attr, range_attr = table.hash_key_attr, table.range_key_attr
+
+    def rows() -> Iterator[RestoredRow]:
+        for raw in items:
+            keys = {a: v["S"] for a in attributes if (v := raw.get(a)) is not None and "S" in v}
+            range_key = _scalar(raw[range_attr]) if range_attr else None
+            yield _scalar(raw[hash_attr]), range_key, keys, json.dumps(raw)
+
+    return restore_items(table, rows())
+
+
+def _scalar(value: Mapping[str, Any]) -> tuple[str, str]:
+    ((kind, text),) = value.items()
+    return kind, text
+
+
 # ---------------------------------------------------------------------------------------- install
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     return object.__new__(cls)

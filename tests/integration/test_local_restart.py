@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +46,23 @@ def _free_port() -> int:
 def start(workdir: Path, data_dir: Path, *extra: str) -> Serve:
     """`scimctl serve` as `make serve` runs it, until it has printed its banner."""
     process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "scimctl.cli", "serve", "--port", str(_free_port()), "--data-dir",
-         str(data_dir), *extra],
+        [
+            sys.executable,
+            "-m",
+            "scimctl.cli",
+            "serve",
+            "--port",
+            str(_free_port()),
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "POWERTOOLS_LOG_LEVEL": "WARNING"},
-    )  # fmt: skip
+    )
     lines: list[str] = []
     deadline = time.monotonic() + START_TIMEOUT
     assert process.stdout is not None
@@ -73,8 +81,8 @@ def start(workdir: Path, data_dir: Path, *extra: str) -> Serve:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
 
 
 def token_of(data_dir: Path) -> str:
@@ -104,7 +112,10 @@ def test_data_and_the_demo_token_survive_ctrl_c(workdir: Path) -> None:
     assert group.status == 201, group.text
     added = client.patch(
         f"/Groups/{group.json['id']}",
-        {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": alice}]}]},
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": alice}]}],
+        },
     )
     assert added.status in (200, 204), added.text
     deactivated = client.patch(
@@ -131,9 +142,13 @@ def test_data_and_the_demo_token_survive_ctrl_c(workdir: Path) -> None:
         assert again.status == 409, again.text
         audit = subprocess.run(  # noqa: S603 - our own CLI, against the running gateway
             [sys.executable, "-m", "scimctl.cli", "--json", "audit", "demo", "--user", alice],
-            cwd=workdir, capture_output=True, text=True, timeout=60, check=True,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )  # fmt: skip
+        )
         records = json.loads(audit.stdout)
         assert len(records) >= 2, audit.stdout  # the create and the deactivation, from before the restart
     finally:
@@ -184,11 +199,23 @@ def test_a_file_that_is_not_a_store_is_refused_with_its_name(workdir: Path) -> N
     data_dir = workdir / "data"
     data_dir.mkdir()
     (data_dir / "store.sqlite3").write_bytes(b"this is not an SQLite database" * 100)
-    result = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "scimctl.cli", "serve", "--port", str(_free_port()), "--data-dir", str(data_dir)],
-        cwd=workdir, capture_output=True, text=True, timeout=START_TIMEOUT,
+    result = subprocess.run(  # noqa: S603, PLW1510 - our own CLI; the exit code is what is tested
+        [
+            sys.executable,
+            "-m",
+            "scimctl.cli",
+            "serve",
+            "--port",
+            str(_free_port()),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert f"{data_dir / 'store.sqlite3'} is not a readable scimctl store" in result.stderr
     assert "--reset" in result.stderr

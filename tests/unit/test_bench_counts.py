@@ -1,27 +1,29 @@
 """The benchmark's counts on a small tenant (issue 7): deterministic, no timings.
 
-The harness drives the real handlers through botocore, so these counts are the service's own:
-a `userName eq` lookup is one DynamoDB call, a startIndex walk reads at most 1.1 items per user,
-and the in-memory table used for large tenants answers exactly as moto does.
+The harness drives the real handlers through botocore against moto patched by
+`scimctl.moto_dynamodb` (the one DynamoDB engine of the project, at every benchmark size), so
+these counts are the service's own: a `userName eq` lookup is one DynamoDB call, a startIndex walk
+reads at most 1.1 items per user, and capacity units and stream changes are what DynamoDB's rules
+give for the items each request read and wrote (`bench.dynamodb_usage`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from bench.capacity import item_size, read_units, write_units
 from bench.operations import OPERATIONS, walk_pages
-from bench.seed import MemoryBackend, MotoBackend
-from bench.tenant import bench_tenant
-from bench.workload import cross_check, run_size
+from bench.tenant import bench_tenant, moto_table
+from bench.workload import run_size
 
 USERS = 120
 
 
 @pytest.fixture(scope="module")
 def moto_rows() -> list[dict[str, Any]]:
-    return run_size(MotoBackend(), USERS, reps=1)
+    return run_size(USERS, reps=1)
 
 
 def row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -79,22 +81,73 @@ def test_uncached_authorizer_reads_secrets_manager_once(moto_rows: list[dict[str
     assert row(moto_rows, "authorizer, uncached")["secretsmanager_calls"] == 1
 
 
-def test_in_memory_table_counts_match_moto(moto_rows: list[dict[str, Any]]) -> None:
-    memory_rows = run_size(MemoryBackend(), USERS, reps=1)
-    assert cross_check(memory_rows, moto_rows) == []
-    # Capacity is only computed by the in-memory table: a GSI lookup is half a read unit.
-    assert row(memory_rows, "userName eq")["rcu"] == 0.5
-    assert row(memory_rows, "create user")["events"] == 1
+# Capacity units per operation (DynamoDB's rules on the items each request touched), split into the
+# table's own items and index entries, and the stream records the writes produce. The audit
+# record is one PutItem (1 WCU) and one index entry (1 WCU) on every write.
+CAPACITY = {
+    # operation: (RCU, table WCU, index WCU, stream records, provisioning events)
+    "authorizer, uncached": (2, 0, 0, 0, 0),  # tenant and token metadata, one strongly consistent read each
+    "userName eq": (0.5, 0, 0, 0, 0),  # one GSI Query: eventually consistent, one 4 KB unit
+    "userName eq, no match": (0.5, 0, 0, 0, 0),  # a Query that finds nothing still costs the minimum
+    "get user": (2.5, 0, 0, 0, 0),  # user + counter (consistent, 1 each) and the groups Query (0.5)
+    "create user": (0, 7, 3, 4, 1),  # user, guard, counter in a transaction (x2), audit; 2 GSI entries
+    "PUT user": (2.5, 2, 3, 2, 1),
+    "PATCH active false": (2.5, 2, 3, 2, 1),
+    "group member add": (2, 5, 3, 3, 1),  # membership and group version bump in a transaction (x2)
+    "group member remove": (2, 7, 3, 4, 1),  # ... and a tombstone
+    "list page of 100": (9, 1, 0, None, 0),  # the bookmark's rewrite is a change only if its expiry moved
+}
 
 
-def test_in_memory_table_refuses_a_duplicate_user_name() -> None:
+@pytest.mark.parametrize(("name", "expected"), CAPACITY.items())
+def test_capacity_and_stream_changes_per_operation(
+    moto_rows: list[dict[str, Any]], name: str, expected: tuple[float, int, int, int | None, int]
+) -> None:
+    found = row(moto_rows, name)
+    rcu, wcu_table, wcu_indexes, records, events = expected
+    assert (found["rcu"], found["wcu_table"], found["wcu_indexes"], found["events"]) == (
+        rcu,
+        wcu_table,
+        wcu_indexes,
+        events,
+    )
+    assert found["wcu"] == wcu_table + wcu_indexes
+    if records is not None:
+        assert found["stream_records"] == records
+
+
+def test_a_duplicate_user_name_is_refused_and_changes_nothing() -> None:
     create = next(op for op in OPERATIONS if op.name == "create user")
-    with bench_tenant(MemoryBackend(), 10, spare=1) as bench:
+    with bench_tenant(10, spare=1) as bench:
         assert create.run(bench.driver, bench.seeded, 1).status == 201
         again = create.run(bench.driver, bench.seeded, 1)
         assert again.status == 409
         assert again.body["scimType"] == "uniqueness"
+        # The cancelled transaction left no stream record: the one change is the failure's audit record.
+        assert [c.keys["PK"]["S"] for c in again.consumed.changes] == ["T#bench#AUDIT"]
+        assert again.consumed.index_write_units == 0  # no user, so no index entry written
         assert len(walk_pages(bench.driver, bench.seeded)) == 2  # 11 users, then an empty page
+
+
+def unparsed(table: Any) -> int:
+    """Items loaded but not yet read (their attributes still the loaded JSON text)."""
+    return sum("_raw" in item.__dict__ for partition in table.items.values() for item in partition.values())
+
+
+def test_the_seed_goes_straight_into_moto_and_is_parsed_only_where_read() -> None:
+    with bench_tenant(50, spare=5) as bench:
+        # 50 users and their guards, 21 groups and their guards, 2 counters, 45 memberships
+        assert bench.seed.items == 50 * 2 + 21 * 2 + 2 + 45
+        table = moto_table(os.environ["TABLE_NAME"])
+        before = unparsed(table)
+        assert before >= bench.seed.items - 2  # the authorizer's request read no seeded item
+        got = bench.driver.call("GET", f"/Users/{bench.seeded.user_ids[7]}")
+        assert got.status == 200
+        assert got.body["userName"] == "user000007@example.com"
+        assert got.body["groups"][0]["display"] == "Everyone"
+        # the user and its membership (the nested-group counter it asks for is not seeded): the
+        # rest stays as it was loaded
+        assert before - unparsed(table) == 2
 
 
 def test_capacity_rules() -> None:

@@ -363,3 +363,32 @@ def test_restored_items_are_indexed_from_their_keys_and_parsed_only_when_read(cl
     assert found["Items"] == [user_item(500)]
     parsed = [i for i in table.all_items() if "_attrs" in i.__dict__]
     assert [i.range_key.value for i in parsed] == ["id000500"]
+
+
+def test_loaded_items_answer_like_written_ones_without_a_request_or_a_stream_record(client: Any) -> None:
+    table = moto_table()
+    heard: list[Any] = []
+
+    def listener(*change: Any) -> None:
+        heard.append(change)
+
+    moto_dynamodb.add_change_listener(listener)
+    try:
+        assert moto_dynamodb.load_items(table, (user_item(n) for n in range(500))) == 500
+    finally:
+        moto_dynamodb.remove_change_listener(listener)
+    assert heard == []
+    assert moto_dynamodb.stream_length(table) == 0
+    parsed = sum("_raw" not in i.__dict__ for i in table.items[next(iter(table.items))].values())
+    assert parsed == 0  # kept as text until first used
+    moto_dynamodb.STATS.reset()
+    found = query(
+        client,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :p AND GSI1SK = :n",
+        ExpressionAttributeValues={":p": {"S": "T#a#USER"}, ":n": {"S": "user000321@example.com"}},
+    )
+    assert found["Items"] == [user_item(321)]
+    assert moto_dynamodb.STATS.window_items == 1
+    got = client.get_item(TableName=TABLE_NAME, Key={"PK": {"S": "T#a#USER"}, "SK": {"S": "id000007"}})
+    assert got["Item"] == user_item(7)
