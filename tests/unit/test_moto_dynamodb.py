@@ -392,3 +392,46 @@ def test_loaded_items_answer_like_written_ones_without_a_request_or_a_stream_rec
     assert moto_dynamodb.STATS.window_items == 1
     got = client.get_item(TableName=TABLE_NAME, Key={"PK": {"S": "T#a#USER"}, "SK": {"S": "id000007"}})
     assert got["Item"] == user_item(7)
+
+
+# ---------------------------------------------------------------------------------------- responses
+def test_fast_answers_parse_as_moto_serializers_do(client: Any) -> None:
+    # Every data-plane operation the stack sends, with each attribute type, both ways; the whole
+    # unit suite was also run with verification on (issue 13 note).
+    odd = {
+        "PK": {"S": "T#a#X"},
+        "SK": {"S": "é"},
+        "b": {"B": b"\x00\xff"},
+        "n": {"N": "1.50"},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"\x01"]},
+        "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}]}}},
+    }
+    key = {"PK": odd["PK"], "SK": odd["SK"]}
+    with moto_dynamodb.verified_json():
+        client.put_item(TableName=TABLE_NAME, Item=odd, ReturnConsumedCapacity="TOTAL")
+        client.put_item(TableName=TABLE_NAME, Item=odd, ReturnValues="ALL_OLD")
+        assert client.get_item(TableName=TABLE_NAME, Key=key)["Item"]["b"] == {"B": b"\x00\xff"}
+        client.update_item(
+            TableName=TABLE_NAME,
+            Key=key,
+            UpdateExpression="ADD c :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        )
+        query(
+            client,
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": odd["PK"]},
+            ReturnConsumedCapacity="INDEXES",
+            Limit=1,
+        )
+        client.scan(TableName=TABLE_NAME, Limit=5)
+        client.batch_get_item(
+            RequestItems={TABLE_NAME: {"Keys": [key, {"PK": {"S": "none"}, "SK": {"S": "x"}}]}}
+        )
+        client.batch_write_item(RequestItems={TABLE_NAME: [{"PutRequest": {"Item": user_item(1)}}]})
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE_NAME, "Key": key}}])
+        client.transact_write_items(TransactItems=[{"Delete": {"TableName": TABLE_NAME, "Key": key}}])
+        client.delete_item(TableName=TABLE_NAME, Key=key, ReturnValues="ALL_OLD")
