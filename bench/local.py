@@ -71,16 +71,22 @@ def serve(data_dir: Path, *, reset: bool) -> Iterator[Server]:
     args = [sys.executable, "-m", "scimctl.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     workdir = Path(tempfile.mkdtemp(prefix="bench-local-"))  # its state file goes here
     started = time.monotonic()
+    errors = (workdir / "stderr").open("w", encoding="utf-8")
     process = subprocess.Popen(  # noqa: S603 - our own CLI
         [*args, *(["--reset"] if reset else [])],
         cwd=workdir,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
         env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
     )
     try:
-        tenant_url = _wait_for_banner(process)
+        try:
+            tenant_url = _wait_for_banner(process)
+        except RuntimeError:
+            errors.flush()
+            sys.stderr.write((workdir / "stderr").read_text(encoding="utf-8")[-3000:])
+            raise
         server = Server(
             process, tenant_url, (data_dir / "demo-token").read_text().strip(), time.monotonic() - started
         )
@@ -89,6 +95,7 @@ def serve(data_dir: Path, *, reset: bool) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+        errors.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -107,11 +114,20 @@ def _drain(process: subprocess.Popen[str]) -> None:
 
 
 def _free_port() -> int:
+    """A port P with P+1 (moto's API) and P+2 (the management API) free too."""
     import socket  # noqa: PLC0415
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        try:
+            for offset in (1, 2):
+                with socket.socket() as other:
+                    other.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
 
 
 # ---------------------------------------------------------------------------------------- client
@@ -458,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-local-") as tmp:
         work = Path(tmp)
         one = part_one(args, work)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"import": one}, indent=2) + "\n", encoding="utf-8")
+        print_report(one, None)  # part 1 now: part 2 takes a while more
         two = part_two(args, work) if args.large else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"import": one, "large": two}, indent=2) + "\n", encoding="utf-8")

@@ -506,6 +506,8 @@ class Management:
                 else None
             ),
             "users": counts["users"],
+            "users_active": counts["users_active"],
+            "users_inactive": counts["users_inactive"],
             "groups": counts["groups"],
             "tokens": {
                 "active": sum(1 for t in tokens if t.state(now) == "active"),

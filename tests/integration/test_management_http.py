@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from scimctl.gateway import RunningGateway
-from tests.integration.conftest import USER_SCHEMA, ScimHttp, assert_scim_error
+from tests.integration.conftest import PATCH_OP, USER_SCHEMA, ScimHttp, assert_scim_error
 from tests.integration.sigv4_client import ManagementHttp
 
 PROBLEM_JSON = "application/problem+json"
@@ -324,3 +324,30 @@ def test_curl_aws_sigv4_works(running: RunningGateway) -> None:
         timeout=60,
     )
     assert json.loads(out.stdout)["tenant_id"] == "demo"
+
+
+def test_health_counts_active_and_inactive_users_through_deactivation_and_deletion(
+    running: RunningGateway, api: ManagementHttp
+) -> None:
+    tenant_id = new_tenant_id(running)
+    tenant = create_tenant(api, tenant_id)
+    scim = ScimHttp(tenant["scim_base_url"], issue(api, tenant_id)["token"])
+    ids = [
+        provision(tenant["scim_base_url"], scim.token or "", f"u{n}@example.com").json["id"] for n in range(3)
+    ]
+    born_inactive = scim.post(
+        "/Users", {"schemas": [USER_SCHEMA], "userName": "off@example.com", "active": False}
+    )
+    assert born_inactive.status == 201, born_inactive.text
+    deactivate = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    # Okta deactivates with PATCH active false (Okta SCIM 2.0 guide, "Deactivate a user").
+    assert scim.patch(f"/Users/{ids[0]}", deactivate).status == 200
+    assert scim.patch(f"/Users/{ids[0]}", deactivate).status == 200  # again: no change, no count
+    counts = api.get(f"/tenants/{tenant_id}/health").json
+    assert (counts["users"], counts["users_active"], counts["users_inactive"]) == (4, 2, 2)
+
+    reactivate = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": True}]}
+    assert scim.patch(f"/Users/{ids[0]}", reactivate).status == 200
+    assert scim.delete(f"/Users/{born_inactive.json['id']}").status == 204
+    counts = api.get(f"/tenants/{tenant_id}/health").json
+    assert (counts["users"], counts["users_active"], counts["users_inactive"]) == (3, 3, 0)

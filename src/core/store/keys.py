@@ -10,6 +10,7 @@
 | page bookmark | ``T#<t>#PAGE`` | ``<digest>`` |  |  |
 | membership | ``T#<t>#GROUP#<g>#M`` | ``<member id>`` | ``T#<t>#MEMBER#<m>`` / ``<g>`` |  |
 | nested counter | ``T#<t>`` | ``COUNT#NESTED`` |  |  |
+| inactive users counter | ``T#<t>`` | ``COUNT#USER#INACTIVE`` |  |  |
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 | audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
 | idempotency record | ``T#<t>#IDEM`` | ``<key digest>`` |  |  |
@@ -73,6 +74,8 @@ def member_of_pk(tenant_id: str, member_id: str) -> str:
 
 
 NESTED_COUNTER_SK = "COUNT#NESTED"
+# Users whose `active` is false, kept by the same writes as the user counter (health: active/inactive).
+INACTIVE_USERS_COUNTER_SK = "COUNT#USER#INACTIVE"
 
 
 def tombstones_pk(tenant_id: str) -> str:

@@ -29,6 +29,7 @@ from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.batch import batch_get
 from core.store.keys import (
     EXTERNAL_ID_INDEX,
+    INACTIVE_USERS_COUNTER_SK,
     NAME_INDEX,
     NESTED_COUNTER_SK,
     UNIQUE_SK,
@@ -136,6 +137,11 @@ def resource_item(res: StoredResource) -> dict[str, Any]:
     return item
 
 
+def _inactive(res: StoredResource) -> int:
+    """1 for a user whose `active` is false (absent means active, RFC 7643 §4.1.1), else 0."""
+    return int(res.kind is Kind.USER and res.document.get("active") is False)
+
+
 def _from_item(item: dict[str, Any]) -> StoredResource:
     return StoredResource(
         tenant_id=item["tenantId"]["S"],
@@ -204,6 +210,7 @@ class ResourceTable:
                 }
             },
             self._count_update(res.tenant_id, res.kind, +1),
+            *self._inactive_update(res.tenant_id, _inactive(res)),
             *extra,
         ]
         codes = self._transact(items)
@@ -219,11 +226,17 @@ class ResourceTable:
                 "ExpressionAttributeValues": {":v": {"N": str(old.version)}},
             }
         }
-        if old.name_key == new.name_key:
+        # A deactivation or reactivation moves the user between the counters in the same write.
+        flip = _inactive(new) - _inactive(old)
+        if old.name_key == new.name_key and not flip:
             self._put_conditional(put["Put"])
             return
-        items: list[Any] = [
-            put,
+        items: list[Any] = [put, *self._inactive_update(new.tenant_id, flip)]
+        if old.name_key == new.name_key:
+            if self._transact(items) is not None:
+                raise VersionConflict(old.id)
+            return
+        items += [
             {
                 "Delete": {
                     "TableName": self._table,
@@ -274,6 +287,7 @@ class ResourceTable:
             },
             {"Delete": {"TableName": self._table, "Key": _guard_key(res.tenant_id, res.kind, res.name_key)}},
             self._count_update(res.tenant_id, res.kind, -1),
+            *self._inactive_update(res.tenant_id, -_inactive(res)),
             {"Put": {"TableName": self._table, "Item": tombstone}},
         ]
         if self._transact(items) is not None:
@@ -416,6 +430,20 @@ class ResourceTable:
                 "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":k": {"S": "counter"}},
             }
         }
+
+    def _inactive_update(self, tenant_id: str, delta: int) -> list[dict[str, Any]]:
+        if not delta:
+            return []
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": INACTIVE_USERS_COUNTER_SK}},
+                    "UpdateExpression": "ADD n :d SET kind = :k",
+                    "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":k": {"S": "counter"}},
+                }
+            }
+        ]
 
     def _put_conditional(self, put: dict[str, Any]) -> None:
         try:

@@ -19,6 +19,7 @@ from core.profiles import PRESETS, Profile
 from core.store.aws_errors import error_code, unavailable_on_outage
 from core.store.batch import batch_get
 from core.store.keys import (
+    INACTIVE_USERS_COUNTER_SK,
     TENANT_INDEX,
     TENANT_INDEX_PK,
     TENANT_SK,
@@ -360,13 +361,21 @@ class TenantTable:
         return tenants, tenants[-1].tenant_id if more else None
 
     def resource_counts(self, tenant_id: str) -> dict[str, int]:
-        """The tenant's user and group counters (kept by every create and delete): one BatchGetItem."""
+        """The tenant's user, inactive-user and group counters (kept by every write that changes
+        them, in the same transaction): one BatchGetItem."""
         pk = {"S": tenant_pk(tenant_id)}
-        keys: list[Any] = [{"PK": pk, "SK": {"S": counter_sk(kind)}} for kind in (Kind.USER, Kind.GROUP)]
+        sks = [counter_sk(Kind.USER), INACTIVE_USERS_COUNTER_SK, counter_sk(Kind.GROUP)]
+        keys: list[Any] = [{"PK": pk, "SK": {"S": sk}} for sk in sks]
         found = {
             i["SK"]["S"]: int(i.get("n", {}).get("N", "0")) for i in batch_get(self._db, self._table, keys)
         }
-        return {kind.value.lower() + "s": found.get(counter_sk(kind), 0) for kind in (Kind.USER, Kind.GROUP)}
+        users, inactive = found.get(sks[0], 0), found.get(sks[1], 0)
+        return {
+            "users": users,
+            "users_active": users - inactive,
+            "users_inactive": inactive,
+            "groups": found.get(sks[2], 0),
+        }
 
     def set_api_key(self, tenant_id: str, api_key: str) -> None:
         """Record the tenant's usage plan key (scimctl; the authorizer reads it with the tenant)."""
