@@ -141,6 +141,7 @@ def import_items(
     for batch in _batches(rows, 5_000):
         store._write(batch, {}, {})
         count += len(batch)
+    store._reader.close()
     store._db.close()
     return count
 
@@ -156,6 +157,39 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+class _Reader:
+    """A second connection, for the restored items' attributes: read from request threads while
+    the writer commits (WAL lets a reader see the last commit)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def item(self, table_name: str, pk: str, sk: str) -> str:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT item FROM items WHERE tbl = ? AND pk = ? AND sk = ?", (table_name, pk, sk)
+            ).fetchone()
+        if found is None:  # only a change rewrites a row, and a changed item was read first
+            raise StoreError(f"{table_name} item {pk} {sk} is missing from its store")
+        return str(found[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where one table's restored items read their attributes (`moto_dynamodb.ItemSource`)."""
+
+    reader: _Reader
+    table_name: str
+
+    def read(self, hash_key: DynamoType, range_key: DynamoType | None) -> str:
+        sk = "" if range_key is None else _key_text(range_key.to_json())
+        return self.reader.item(self.table_name, _key_text(hash_key.to_json()), sk)
+
+
 class LocalStore:
     """Keeps the local stack's data in `directory` while it runs (see the module docstring)."""
 
@@ -168,6 +202,7 @@ class LocalStore:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self._db = self._open()
+        self._reader = _Reader(self.path)
         self._dirty: set[ItemKey] = set()
         self._secret_versions: dict[str, Any] = {}  # of what the file holds: write only changes
         self._api_keys: dict[str, tuple[str, str]] = {}
@@ -214,7 +249,7 @@ class LocalStore:
                     table_name,
                 )
                 continue
-            items += moto_dynamodb.restore_items(table, rows)
+            items += moto_dynamodb.restore_items(table, rows, _Source(self._reader, table_name))
         secrets = self._load_secrets(aws)
         keys = self._load_api_keys(aws)
         with AWS_LOCK:
@@ -227,15 +262,16 @@ class LocalStore:
     def _rows_by_table(self) -> Iterator[tuple[str, list[moto_dynamodb.RestoredRow]]]:
         current: str | None = None
         rows: list[moto_dynamodb.RestoredRow] = []
-        query = "SELECT tbl, pk, sk, keys, item FROM items ORDER BY tbl"
-        for tbl, pk, sk, keys, item in self._db.execute(query):
+        # Not the items' attributes: most of the file, read when an item is first used (_Source).
+        query = "SELECT tbl, pk, sk, keys FROM items ORDER BY tbl"
+        for tbl, pk, sk, keys in self._db.execute(query):
             if tbl != current:
                 if current is not None:
                     yield current, rows
                 current, rows = tbl, []
             hash_key = _key_value(pk)
             assert hash_key is not None  # the primary key column is never empty
-            rows.append((hash_key, _key_value(sk), _keys_of(keys), item))
+            rows.append((hash_key, _key_value(sk), _keys_of(keys), None))
         if current is not None:
             yield current, rows
 
@@ -410,5 +446,6 @@ class LocalStore:
             self._thread.join(timeout=10)
         if self._aws is not None:
             self.flush()
+        self._reader.close()
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()

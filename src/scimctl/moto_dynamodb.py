@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb import models as dynamodb_models
@@ -739,24 +739,40 @@ def item_keys(item: Item, attributes: Iterable[str]) -> dict[str, str]:
     return found
 
 
+class ItemSource(Protocol):
+    """Where a restored item's attributes are, until it is first used (`scimctl.local_store`)."""
+
+    def read(self, hash_key: DynamoType, range_key: DynamoType | None) -> str: ...
+
+
 class _RestoredItem(Item):
-    """An item read back from disk: its attributes are parsed the first time they are used, so
-    that starting on a 100,000-user store reads keys only (what the index needs)."""
+    """An item read back from disk: its attributes are read and parsed the first time they are
+    used, so that starting on a 100,000-user store reads keys only (what the index needs)."""
 
     def __init__(
-        self, hash_key: DynamoType, range_key: DynamoType | None, raw: str, keys: dict[str, str]
+        self,
+        hash_key: DynamoType,
+        range_key: DynamoType | None,
+        raw: str | None,
+        keys: dict[str, str],
+        source: ItemSource | None = None,
     ) -> None:
         self.hash_key = hash_key
         self.range_key = range_key
-        self.__dict__["_raw"] = raw
+        self.__dict__["_raw"] = raw  # None: ask `source`
         self.__dict__["_keys"] = keys
+        self.__dict__["_source"] = source
 
     @property
     def attrs(self) -> LimitedSizeDict:
         state = self.__dict__
         attrs: LimitedSizeDict | None = state.get("_attrs")
         if attrs is None:
-            attrs = _parsed_attributes(json.loads(state.pop("_raw")))
+            raw = state.pop("_raw")
+            source = state.pop("_source")
+            if raw is None:
+                raw = source.read(self.hash_key, self.range_key)
+            attrs = _parsed_attributes(json.loads(raw))
             state["_attrs"] = attrs
             state.pop("_keys", None)
         return attrs
@@ -764,8 +780,8 @@ class _RestoredItem(Item):
     @attrs.setter
     def attrs(self, value: LimitedSizeDict) -> None:
         self.__dict__["_attrs"] = value
-        self.__dict__.pop("_raw", None)
-        self.__dict__.pop("_keys", None)
+        for name in ("_raw", "_keys", "_source"):
+            self.__dict__.pop(name, None)
 
 
 def _parsed_attributes(raw: Mapping[str, Any]) -> LimitedSizeDict:
@@ -775,7 +791,7 @@ def _parsed_attributes(raw: Mapping[str, Any]) -> LimitedSizeDict:
     return attrs
 
 
-RestoredRow = tuple[tuple[str, str], "tuple[str, str] | None", dict[str, str], str]
+RestoredRow = tuple[tuple[str, str], "tuple[str, str] | None", dict[str, str], "str | None"]
 
 
 def _key_type(kind: str, value: str) -> DynamoType:
@@ -785,12 +801,13 @@ def _key_type(kind: str, value: str) -> DynamoType:
     return key
 
 
-def restore_items(table: Table, rows: Iterable[RestoredRow]) -> int:
+def restore_items(table: Table, rows: Iterable[RestoredRow], source: ItemSource | None = None) -> int:
     """Put items read back from disk into the table, as they were: no stream records, no
     condition checks. Each row is (hash key as (type, value); range key, or None; the item's
-    string key attributes; the item's attributes as DynamoDB JSON text). Returns the count."""
+    string key attributes; the item's attributes as DynamoDB JSON text, or None: `source` has
+    them, read when the item is first used). Returns the count."""
     with _no_collection():
-        return _put_back(table, rows)
+        return _put_back(table, rows, source)
 
 
 @contextmanager
@@ -806,7 +823,7 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _put_back(table: Table, rows: Iterable[RestoredRow]) -> int:
+def _put_back(table: Table, rows: Iterable[RestoredRow], source: ItemSource | None) -> int:
     hashes: dict[tuple[str, str], DynamoType] = {}
     restored: list[Item] = []
     for raw_hash, raw_range, keys, raw in rows:
@@ -814,7 +831,7 @@ def _put_back(table: Table, rows: Iterable[RestoredRow]) -> int:
         if hash_key is None:  # one key object per partition, shared by its items
             hash_key = hashes[raw_hash] = _key_type(*raw_hash)
         range_key = None if raw_range is None else _key_type(*raw_range)
-        item = _RestoredItem(hash_key, range_key, raw, keys)
+        item = _RestoredItem(hash_key, range_key, raw, keys, source)
         if range_key is None:
             table.items[hash_key] = item  # type: ignore[assignment]
         else:
