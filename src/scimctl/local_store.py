@@ -116,7 +116,9 @@ def store_row(
     index is built from at start, without parsing the item) and its attributes (DynamoDB JSON)."""
     pk = _key_text(attributes[hash_attr])
     sk = _key_text(attributes[range_attr]) if range_attr else ""
-    return table_name, pk, sk, _keys_text(keys), json.dumps(attributes, separators=(",", ":"))
+    # moto keeps some binary values as bytes; DynamoDB JSON writes them base64-encoded.
+    text = json.dumps(attributes, separators=(",", ":"), default=moto_dynamodb.bytes_as_base64)
+    return table_name, pk, sk, _keys_text(keys), text
 
 
 def import_items(

@@ -894,7 +894,7 @@ def _fast_json(original: Any) -> Any:
     def execute_result(self: Any, context: Any) -> Any:
         if not _settings.fast_json or context.operation_model.name not in _FAST_OPERATIONS:
             return original(self, context)
-        body = json.dumps(_without_none(self.result), default=_json_default)
+        body = json.dumps(_without_none(self.result), default=bytes_as_base64)
         if _settings.verify_json:
             status, headers, expected = original(self, context)
             fast, slow = _parsed(context, body), _parsed(context, expected)
@@ -922,7 +922,8 @@ def _without_none(result: Any) -> Any:
     return result
 
 
-def _json_default(value: Any) -> Any:
+def bytes_as_base64(value: Any) -> Any:
+    """`json.dumps`'s `default` for DynamoDB JSON: binary values base64-encoded."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
