@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,26 +36,15 @@ class Serve:
         return self.process.wait(timeout=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def serve_command(data_dir: Path, *extra: str) -> list[str]:
+    # Port 0: the gateway, moto's API and the management API each take a free port.
+    return [sys.executable, "-m", "scimctl.cli", "serve", "--port", "0", "--data-dir", str(data_dir), *extra]
 
 
 def start(workdir: Path, data_dir: Path, *extra: str) -> Serve:
     """`scimctl serve` as `make serve` runs it, until it has printed its banner."""
     process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [
-            sys.executable,
-            "-m",
-            "scimctl.cli",
-            "serve",
-            "--port",
-            str(_free_port()),
-            "--data-dir",
-            str(data_dir),
-            *extra,
-        ],
+        serve_command(data_dir, *extra),
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -200,16 +188,7 @@ def test_a_file_that_is_not_a_store_is_refused_with_its_name(workdir: Path) -> N
     data_dir.mkdir()
     (data_dir / "store.sqlite3").write_bytes(b"this is not an SQLite database" * 100)
     result = subprocess.run(  # noqa: S603, PLW1510 - our own CLI; the exit code is what is tested
-        [
-            sys.executable,
-            "-m",
-            "scimctl.cli",
-            "serve",
-            "--port",
-            str(_free_port()),
-            "--data-dir",
-            str(data_dir),
-        ],
+        serve_command(data_dir),
         cwd=workdir,
         capture_output=True,
         text=True,
