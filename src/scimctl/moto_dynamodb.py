@@ -11,11 +11,12 @@ tenant turns into minutes per request and gigabytes of memory (issue 13, docs/ar
   Here each partition keeps its sort keys in order and each index keeps its keys in order
   (sorted lists), so a query reads the window it returns: the items after
   `ExclusiveStartKey` that satisfy the key condition, up to `Limit` or 1 MB. moto then filters,
-  projects and pages that window with its own code, so the answer is moto's answer.
+  projects and pages that window with its own code, so the answer is moto's answer, except that
+  a page that read `Limit` items always says where it stopped (`LastEvaluatedKey`), as DynamoDB
+  does.
 * The stream keeps every record forever (DynamoDB keeps 24 hours). Here records older than
   24 hours are dropped, as are records a consumer has handled (`trim_stream`); an iterator pointing
   before the oldest record gets DynamoDB's `TrimmedDataAccessException`.
-
 * moto writes every answer with its model-driven serializer, which costs 100 times what
   `json.dumps` does for the same JSON: a 100-item page took 100 ms. Here the data-plane
   operations' answers are written with `json.dumps` (tests check both agree).
@@ -24,9 +25,11 @@ tenant turns into minutes per request and gigabytes of memory (issue 13, docs/ar
 
 `install()` patches moto's classes once per process (idempotent). Only string keys are indexed:
 a table or index whose key attributes are not all `S` keeps moto's own query path, which is
-correct, only slow. The index is built the first time a table is queried and kept current by
-every write path moto has (`PutItem` and `DeleteItem` on the table, `UpdateItem`'s in-place
-change, a transaction's rollback); `IndexStats` counts what the index does, for tests.
+correct, only slow. The index is built the first time a table is queried (or when items are
+restored from disk, `restore_items`) and kept current by every write path moto has (`PutItem`
+and `DeleteItem` on the table, `UpdateItem`'s in-place change, a transaction's rollback), which
+also tell `add_change_listener`'s listeners (the local store); `IndexStats` counts what the index
+does, for tests.
 """
 
 from __future__ import annotations
