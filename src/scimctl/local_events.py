@@ -21,7 +21,6 @@ Records are kept 24 hours, as in DynamoDB, or until the pump has handled them
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -33,7 +32,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 
 from scimctl.local_aws import AWS_LOCK, LocalAws
-from scimctl.moto_dynamodb import trim_stream
+from scimctl.moto_dynamodb import bytes_as_base64, trim_stream
 from scimctl.template import DEFAULT_ACCOUNT_ID
 
 log = logging.getLogger("scimctl.events")
@@ -51,9 +50,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return int(value.timestamp())  # ApproximateCreationDateTime: seconds since the epoch
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    return bytes_as_base64(value)
 
 
 def stream_event(records: Sequence[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:

@@ -145,14 +145,8 @@ class TableIndex:
             if h is None or r is None:
                 continue
             base[h].append(r)
-            placed = []
-            for keys in self.indexes.values():
-                entry_hash, entry = self._index_entry(keys, item, h, r)
-                if entry_hash is not None:
-                    lists[keys.name][entry_hash].append(entry)
-                    placed.append((keys.name, entry_hash, entry))
-            if placed:
-                self._entries[(h, r)] = placed
+            for index_name, entry_hash, entry in self._place(item, h, r):
+                lists[index_name][entry_hash].append(entry)  # sorted once, below
         self.partitions: dict[str, list[str]] = {h: sorted(keys) for h, keys in base.items()}
         self.index_partitions: dict[str, dict[str, list[tuple[str, ...]]]] = {
             name: {h: sorted(entries) for h, entries in partitions.items()}
@@ -187,15 +181,19 @@ class TableIndex:
                     del self.index_partitions[index_name][index_hash]
 
     def _add_index_entries(self, item: Item, h: str, r: str) -> None:
+        for index_name, entry_hash, entry in self._place(item, h, r):
+            _insert(self.index_partitions[index_name].setdefault(entry_hash, []), entry)
+
+    def _place(self, item: Item, h: str, r: str) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The item's entry in each secondary index, remembered for when it changes."""
         placed = []
         for keys in self.indexes.values():
             entry_hash, entry = self._index_entry(keys, item, h, r)
-            if entry_hash is None:
-                continue  # an item without the index's key attributes is not in the index
-            _insert(self.index_partitions[keys.name].setdefault(entry_hash, []), entry)
-            placed.append((keys.name, entry_hash, entry))
+            if entry_hash is not None:  # an item without the index's key attributes is not in it
+                placed.append((keys.name, entry_hash, entry))
         if placed:
             self._entries[(h, r)] = placed
+        return placed
 
     @staticmethod
     def _index_entry(keys: _IndexKeys, item: Item, h: str, r: str) -> tuple[str | None, tuple[str, ...]]:
