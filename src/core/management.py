@@ -28,6 +28,7 @@ from core.store.audit_table import AuditTable
 from core.store.idempotency_table import IdempotencyRecord, IdempotencyTable
 from core.store.tenants_table import Stamp, TenantTable, TransactionConflict
 from core.store.token_hashes import TokenHashStore
+from core.tenant_reset import TenantReset
 from core.tenants import Tenant, TenantStatus, is_valid_tenant_id
 from core.tokens import TokenMetadata, generate_token, hash_token
 
@@ -112,6 +113,8 @@ class Management:
         audit_retention_days: int = 90,
         scim_base_url: str = "",
         default_stamp: Callable[[], Stamp] | None = None,
+        resets: TenantReset | None = None,
+        start_reset_worker: Callable[[str, str], None] | None = None,
     ) -> None:
         self._table = table
         self._hashes = hashes
@@ -123,6 +126,9 @@ class Management:
         self._retention_days = audit_retention_days
         self._scim_base_url = scim_base_url.rstrip("/")
         self._default_stamp = default_stamp
+        self._resets = resets
+        # Runs the reset's batches elsewhere (the TenantReset function; a thread locally).
+        self._start_reset_worker = start_reset_worker
 
     # -- tenants ---------------------------------------------------------------------------------
     def create_tenant(
@@ -238,6 +244,21 @@ class Management:
         self._table.update_tenant(tenant_id, status=TenantStatus.DELETED, stamp=stamp)
         self._revoke_all(tenant_id, stamp)
         self._record(stamp, tenant_id, "DELETE", "Tenant", tenant_id, ("status",), 204)
+
+    def reset_tenant(self, tenant_id: str, stamp: Stamp | None = None) -> dict[str, Any]:
+        """Start deleting the tenant's users, groups and memberships (`core.tenant_reset`), or
+        answer the reset already running (and start its worker again: a stalled one resumes).
+        Tokens, profile and audit trail stay."""
+        stamp = self._stamped(stamp)
+        self.require_tenant(tenant_id)
+        if self._resets is None:
+            raise ManagementError("tenant reset is not configured on this stack")
+        record, started = self._resets.start(tenant_id, stamp.actor if stamp else "unknown")
+        if started:
+            self._record(stamp, tenant_id, "POST", "Tenant", tenant_id, ("reset",), 202)
+        if self._start_reset_worker is not None:
+            self._start_reset_worker(tenant_id, record.reset_id)
+        return record.view()
 
     # -- tokens ----------------------------------------------------------------------------------
     def issue_token(
@@ -505,6 +526,7 @@ class Management:
                 if tenant.refused_at
                 else None
             ),
+            "reset": self._reset_view(tenant_id),
             "users": counts["users"],
             "users_active": counts["users_active"],
             "users_inactive": counts["users_inactive"],
@@ -520,6 +542,10 @@ class Management:
                 ],
             },
         }
+
+    def _reset_view(self, tenant_id: str) -> dict[str, Any] | None:
+        record = self._resets.status(tenant_id) if self._resets is not None else None
+        return record.view() if record is not None else None
 
     def audit_page(
         self, tenant_id: str, *, since: str, resource_id: str | None, limit: int, cursor: str | None

@@ -115,6 +115,12 @@ def apigateway() -> Any:
     return _client("apigateway", CLIENT_CONFIG, REQUEST_LIMITS)
 
 
+@cache
+def lambda_() -> Any:
+    """Starts a tenant reset's worker (an asynchronous Invoke: it answers at once)."""
+    return _client("lambda", CLIENT_CONFIG, REQUEST_LIMITS)
+
+
 def reset() -> None:
     """Forget cached clients and the session (tests start a fresh moto mock per test)."""
     _own_session.cache_clear()
@@ -123,3 +129,4 @@ def reset() -> None:
     audit_dynamodb.cache_clear()
     events.cache_clear()
     apigateway.cache_clear()
+    lambda_.cache_clear()

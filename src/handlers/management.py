@@ -26,7 +26,7 @@ from core.store.idempotency_table import IdempotencyTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
-from handlers import aws_clients, signing_keys
+from handlers import aws_clients, reset_worker, signing_keys
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.problem import json_response, problem_router
 from handlers.requests import header, json_body
@@ -118,6 +118,10 @@ def management() -> Management:
         idempotency=IdempotencyTable(db, settings.table_name),
         audit_retention_days=settings.audit_retention_days,
         scim_base_url=settings.scim_base_url,
+        resets=reset_worker.tenant_reset(settings.table_name),
+        start_reset_worker=lambda tenant, reset_id: reset_worker.start(
+            settings.tenant_reset_function, tenant, reset_id
+        ),
     )
 
 
@@ -204,6 +208,12 @@ def update_tenant(tenant: str) -> Response:
 def delete_tenant(tenant: str) -> Response:
     management().delete_tenant(tenant, stamp())
     return Response(status_code=204)
+
+
+@app.post("/tenants/<tenant>/reset")
+def reset_tenant(tenant: str) -> Response:
+    # 202: the deletions run in the TenantReset function; health shows their progress.
+    return json_response(202, management().reset_tenant(tenant, stamp()))
 
 
 # -- tokens -----------------------------------------------------------------------------------

@@ -48,6 +48,20 @@ class ManagementSettings(AuditSettings):
     # The tenants' usage plan: each new tenant gets its own key in it (its own throttling bucket).
     usage_plan_id: str = Field("", alias="TENANT_USAGE_PLAN_ID")
     stack_name: str = Field(alias="STACK_NAME", min_length=1)
+    # The function that runs a tenant reset's batches (invoked asynchronously).
+    tenant_reset_function: str = Field("", alias="TENANT_RESET_FUNCTION")
+
+
+class TenantResetSettings(CommonSettings):
+    """The tenant reset function's environment."""
+
+    # Batches per invocation before it hands over to a fresh invocation of itself.
+    batches_per_invocation: int = Field(20, alias="RESET_BATCHES_PER_INVOCATION", ge=1, le=1000)
+
+
+@cache
+def tenant_reset_settings() -> TenantResetSettings:
+    return TenantResetSettings.model_validate(dict(os.environ))
 
 
 @cache
@@ -81,3 +95,4 @@ def reset() -> None:
     audit_settings.cache_clear()
     events_settings.cache_clear()
     management_settings.cache_clear()
+    tenant_reset_settings.cache_clear()

@@ -2,7 +2,7 @@
 
     scimctl serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR [--reset]] [--token-file F]
                   [--events-file F]
-    scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore …
+    scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore|reset …
     scimctl [target] token issue|list|revoke|revoke-all …
     scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
     scimctl [target] events replay [--max-messages N]
@@ -27,9 +27,14 @@ from pydantic import ValidationError
 
 from core.errors import ScimError
 from core.profiles import PRESETS, Profile, preset
+from core.resource_service import utc_now
 from core.store.audit_table import AuditTable
+from core.store.memberships_table import MembershipTable
+from core.store.reset_records import ResetRecords
+from core.store.resources_table import ResourceTable
 from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
+from core.tenant_reset import TenantReset
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
 from scimctl import audit_cli, events_replay, tenant_restore
@@ -109,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     tenant.add_parser(
         "api-key", help="give a tenant created before per-tenant throttling its own usage plan key"
     ).add_argument("tenant_id")
+    tenant.add_parser(
+        "reset",
+        help="delete the tenant's users, groups and memberships (tokens, profile and audit stay); "
+        "resumes a reset that is running",
+    ).add_argument("tenant_id")
 
     token = sub.add_parser("token", help="manage bearer tokens").add_subparsers(dest="action", required=True)
     issue = token.add_parser("issue", help="issue a token (printed once, never shown again)")
@@ -145,6 +155,7 @@ def make_admin(target: StackTarget) -> Admin:
         usage_plan=usage_plan,
         audit=AuditTable(db, target.table_name),
         default_stamp=functools.cache(lambda: operator_stamp(target)),
+        resets=tenant_reset(target),
     )
 
 
@@ -255,9 +266,30 @@ def run_tenant(args: argparse.Namespace, admin: Admin, target: StackTarget) -> N
         emit(tenant_view(admin.require_tenant(args.tenant_id), target), args.json)
     elif args.action == "api-key":
         emit(tenant_view(admin.ensure_api_key(args.tenant_id), target), args.json)
+    elif args.action == "reset":
+        emit(run_reset(admin, target, args.tenant_id), args.json)
     else:
         status = TenantStatus.DISABLED if args.action == "disable" else TenantStatus.ACTIVE
         emit(tenant_view(admin.set_tenant_status(args.tenant_id, status), target), args.json)
+
+
+def run_reset(admin: Admin, target: StackTarget, tenant_id: str) -> dict[str, Any]:
+    """`tenant reset`: the management API's reset, its batches run here until it completes (the same
+    core code as the TenantReset function; Ctrl-C leaves it running, and running this again resumes)."""
+    started = admin.reset_tenant(tenant_id)
+    reset = tenant_reset(target)
+    record = reset.run(tenant_id, started["reset_id"], lambda _batches: True)
+    return record.view() if record is not None else started
+
+
+def tenant_reset(target: StackTarget) -> TenantReset:
+    db = target.client("dynamodb")
+    return TenantReset(
+        ResourceTable(db, target.table_name),
+        MembershipTable(db, target.table_name),
+        ResetRecords(db, target.table_name),
+        utc_now,
+    )
 
 
 def run_token(args: argparse.Namespace, admin: Admin, target: StackTarget) -> None:

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
+from scimctl import local_reset
 from scimctl.gateway import (
     Headers,
     LocalGateway,
@@ -135,6 +136,7 @@ def start_management(
 
     gateway.after_management_write = after_management_write
     stack.enter_context(gateway)
+    stack.callback(local_reset.install(gateway))  # POST /tenants/{t}/reset's worker, in a thread
     httpd = _GatewayHTTPServer((host, port), gateway, log_requests)
     stack.callback(httpd.server_close)
     thread = threading.Thread(target=httpd.serve_forever, name="local-management-api", daemon=True)

@@ -199,6 +199,8 @@ EXPECTED |= {
     "ManagementFunction/get-tenant-health.json": lambda r: (
         management_json(200)(r)["users"] == 1 or pytest.fail("demo has one user")
     ),
+    # The worker of a reset that demo never started: it does nothing (and deletes nothing).
+    "TenantResetFunction/run-reset.json": lambda r: r == {"status": "unknown"} or pytest.fail(str(r)),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.management import IssuedToken, Management
+from core.store.reset_records import ResetRecord
 from core.tenants import Tenant
 from core.tokens import TokenMetadata
 from scimctl.template import load_template
@@ -33,7 +34,7 @@ def test_every_management_route_is_described_and_nothing_else(document: dict[str
     routed = {(route.path, route.method.lower()) for route in template.routes}
     described = {(p, m) for p, item in document["paths"].items() for m in item if m in METHODS}
     assert described == routed
-    assert len(routed) == 10
+    assert len(routed) == 11
 
 
 def test_every_management_route_is_aws_iam_and_no_scim_route_is() -> None:
@@ -66,6 +67,7 @@ def test_described_fields_are_the_fields_the_code_answers(document: dict[str, An
         "Tenant": manage.tenant_view(tenant),
         "Token": manage.token_view(meta),
         "IssuedToken": manage.issued_view(IssuedToken("scim_acme.0123456789abcdef_x", meta)),
+        "Reset": ResetRecord("acme", "r-1", "running", "groups", "arn:aws:iam::1:user/x", "t", "t").view(),
     }
     for name, view in views.items():
         assert set(view) == set(schema(document, name)["properties"]), name

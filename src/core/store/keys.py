@@ -4,6 +4,7 @@
 | --- | --- | --- | --- | --- |
 | tenant | ``T#<t>`` | ``TENANT`` | ``TENANTS`` / ``<t>`` |  |
 | token metadata | ``T#<t>`` | ``TOKEN#<id>`` |  |  |
+| reset record | ``T#<t>`` | ``RESET`` |  |  |
 | resource counter | ``T#<t>`` | ``COUNT#<K>`` |  |  |
 | user / group | ``T#<t>#<K>`` | ``<id>`` | ``T#<t>#<K>`` / name | same / externalId |
 | uniqueness guard | ``T#<t>#<K>#NAME#<name>`` | ``UNIQUE`` |  |  |

@@ -258,6 +258,26 @@ class MembershipTable:
             self._add_nested(tenant_id, -nested)
         return members
 
+    def drain_group(self, tenant_id: str, group_id: str, limit: int) -> tuple[int, bool]:
+        """Delete up to `limit` of a group's membership items (one Query, then BatchWriteItem): a
+        tenant reset's bounded step. Returns (how many, whether more may remain). Their REMOVE
+        records are no events: the group's deletion covers them (`core.events.rules`)."""
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": members_pk(tenant_id, group_id)}},
+                Limit=limit,
+            )
+        members = [_member(i) for i in out.get("Items", [])]
+        self._batch_delete(
+            [{"PK": {"S": members_pk(tenant_id, group_id)}, "SK": {"S": m.member_id}} for m in members]
+        )
+        nested = sum(1 for m in members if m.member_type == "Group")
+        if nested:
+            self._add_nested(tenant_id, -nested)
+        return len(members), "LastEvaluatedKey" in out
+
     def delete_all_of_member(self, tenant_id: str, member_id: str, actor: Actor) -> list[str]:
         """Remove a deleted user or group from every group it belonged to; returns those groups."""
         memberships = self.groups_of(tenant_id, member_id)

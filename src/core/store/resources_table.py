@@ -53,6 +53,7 @@ _RETRYABLE_CANCELLATIONS = frozenset(
 
 
 TOMBSTONE_TTL_SECONDS = 7 * 24 * 3600
+DELETE_MANY = 32  # 3 items each, plus two counters: within TransactWriteItems' 100 items
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +264,31 @@ class ResourceTable:
 
     def delete(self, res: StoredResource, actor: Actor) -> None:
         """Delete the resource, free its name, and leave a tombstone saying who deleted what."""
+        items: list[Any] = [
+            *self._deletion(res, actor),
+            self._count_update(res.tenant_id, res.kind, -1),
+            *self._inactive_update(res.tenant_id, -_inactive(res)),
+        ]
+        if self._transact(items) is not None:
+            raise VersionConflict(res.id)
+
+    def delete_many(self, resources: Sequence[StoredResource], actor: Actor) -> None:
+        """Delete up to `DELETE_MANY` resources of one tenant and kind in one transaction, each as
+        `delete` would (conditional on its version, guard and tombstone), the counters moved once.
+        All or nothing: any changed or missing resource cancels it (VersionConflict)."""
+        if not resources:
+            return
+        if len(resources) > DELETE_MANY:
+            raise ValueError(f"at most {DELETE_MANY} resources per transaction")
+        first = resources[0]
+        items: list[Any] = [item for res in resources for item in self._deletion(res, actor)]
+        items.append(self._count_update(first.tenant_id, first.kind, -len(resources)))
+        items += self._inactive_update(first.tenant_id, -sum(_inactive(r) for r in resources))
+        if self._transact(items) is not None:
+            raise VersionConflict(first.id)
+
+    def _deletion(self, res: StoredResource, actor: Actor) -> list[Any]:
+        """The resource's delete (conditional on its version), its guard's, and its tombstone."""
         tombstone = {
             **resource_item(res),
             "PK": {"S": tombstones_pk(res.tenant_id)},
@@ -276,7 +302,7 @@ class ResourceTable:
         }
         for index in ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "secret"):
             tombstone.pop(index, None)  # never found by lookups; never keeps a password hash
-        items: list[Any] = [
+        return [
             {
                 "Delete": {
                     "TableName": self._table,
@@ -286,12 +312,8 @@ class ResourceTable:
                 }
             },
             {"Delete": {"TableName": self._table, "Key": _guard_key(res.tenant_id, res.kind, res.name_key)}},
-            self._count_update(res.tenant_id, res.kind, -1),
-            *self._inactive_update(res.tenant_id, -_inactive(res)),
             {"Put": {"TableName": self._table, "Item": tombstone}},
         ]
-        if self._transact(items) is not None:
-            raise VersionConflict(res.id)
 
     # -- reads -------------------------------------------------------------------------------
     def get(self, tenant_id: str, kind: Kind, resource_id: str) -> StoredResource | None:

@@ -1,0 +1,49 @@
+"""Starting a tenant reset's worker: an asynchronous Invoke of the TenantReset function.
+
+The management function starts it when a reset is requested; the worker starts a fresh invocation
+of itself when its batch allowance is used up (`handlers.tenant_reset`). An asynchronous Invoke
+answers at once, and Lambda retries a failed invocation twice: each retry resumes from the reset
+record. Locally (`scimctl serve`) the gateway installs a starter that runs the same function in a
+thread (`set_starter`), as there is no Lambda service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+
+from core.resource_service import utc_now
+from core.store.memberships_table import MembershipTable
+from core.store.reset_records import ResetRecords
+from core.store.resources_table import ResourceTable
+from core.tenant_reset import TenantReset
+from handlers import aws_clients
+
+Starter = Callable[[dict[str, str]], None]
+_starter: list[Starter] = []
+
+
+def set_starter(starter: Starter | None) -> None:
+    """Replace the asynchronous Invoke (the local gateway, tests); None restores it."""
+    _starter.clear()
+    if starter is not None:
+        _starter.append(starter)
+
+
+def start(function_name: str, tenant_id: str, reset_id: str) -> None:
+    payload = {"tenant_id": tenant_id, "reset_id": reset_id}
+    if _starter:
+        _starter[0](payload)
+        return
+    aws_clients.lambda_().invoke(
+        FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+
+
+@cache
+def tenant_reset(table_name: str) -> TenantReset:
+    db = aws_clients.dynamodb()
+    return TenantReset(
+        ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), utc_now
+    )
