@@ -100,6 +100,8 @@ class TokenMetadata(BaseModel):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    # The smallest expiry warning threshold (days) already announced (core.token_expiry).
+    expiry_warned_days: int | None = None
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 
-from core.resource_service import utc_now
 from core.store.memberships_table import MembershipTable
 from core.store.reset_records import ResetRecords
 from core.store.resources_table import ResourceTable
@@ -41,9 +41,14 @@ def start(function_name: str, tenant_id: str, reset_id: str) -> None:
     )
 
 
+def _utc_now() -> str:
+    # core.resource_service's clock, without importing the SCIM services into the management function.
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @cache
 def tenant_reset(table_name: str) -> TenantReset:
     db = aws_clients.dynamodb()
     return TenantReset(
-        ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), utc_now
+        ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), _utc_now
     )

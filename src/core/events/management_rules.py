@@ -28,6 +28,7 @@ from core.events.models import (
     TenantSnapshot,
     TenantUpdated,
     TokenCreated,
+    TokenExpiring,
     TokenRevoked,
     TokenSnapshot,
 )
@@ -123,6 +124,11 @@ def token_created(change: Change) -> ManagementEvent:
 
 def token_modified(change: Change) -> ManagementEvent | None:
     revoked = _text(change.new, "revokedAt")
-    if not revoked or _text(change.old, "revokedAt"):
-        return None
-    return TokenRevoked(**_envelope(change, revoked, ["revoked_at"]), token=_token(change.new))
+    if revoked and not _text(change.old, "revokedAt"):
+        return TokenRevoked(**_envelope(change, revoked, ["revoked_at"]), token=_token(change.new))
+    # The expiry check's conditional write of a threshold (core.token_expiry): one event per threshold.
+    warned = change.new.get("expiryWarnedDays", {}).get("N")
+    if warned is not None and warned != change.old.get("expiryWarnedDays", {}).get("N"):
+        envelope = _envelope(change, _text(change.new, "changedAt"), ["expiry_warned_days"])
+        return TokenExpiring(**envelope, token=_token(change.new), threshold_days=int(warned))
+    return None

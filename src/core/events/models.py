@@ -254,6 +254,14 @@ class TokenRevoked(TokenEvent):
     detail_type = "scim.token.revoked"
 
 
+class TokenExpiring(TokenEvent):
+    """A token expires within `threshold_days` (30, 7 or 1): sent once per threshold by the daily
+    token expiry check, so the SaaS can remind the tenant's IT admin to rotate it."""
+
+    detail_type = "scim.token.expiring"
+    threshold_days: Literal[30, 7, 1] = Field(description="The warning threshold this token has crossed.")
+
+
 EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     UserCreated,
     UserUpdated,
@@ -272,6 +280,7 @@ EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     TenantConnected,
     TokenCreated,
     TokenRevoked,
+    TokenExpiring,
 )
 BY_DETAIL_TYPE: Final[dict[str, type[EventDetail]]] = {t.detail_type: t for t in EVENT_TYPES}
 

@@ -3,7 +3,7 @@
 | item | PK | SK | GSI1 (PK / SK) | GSI2 (PK / SK) |
 | --- | --- | --- | --- | --- |
 | tenant | ``T#<t>`` | ``TENANT`` | ``TENANTS`` / ``<t>`` |  |
-| token metadata | ``T#<t>`` | ``TOKEN#<id>`` |  |  |
+| token metadata | ``T#<t>`` | ``TOKEN#<id>`` | ``TOKENS#EXPIRY`` / expiry time (if any) |  |
 | reset record | ``T#<t>`` | ``RESET`` |  |  |
 | resource counter | ``T#<t>`` | ``COUNT#<K>`` |  |  |
 | user / group | ``T#<t>#<K>`` | ``<id>`` | ``T#<t>#<K>`` / name | same / externalId |
@@ -34,6 +34,9 @@ TENANT_INDEX_PK = "TENANTS"
 NAME_INDEX = "GSI1"
 EXTERNAL_ID_INDEX = "GSI2"
 UNIQUE_SK = "UNIQUE"
+# GSI1 registry of tokens that expire, by expiry time: sparse (only tokens with an expiry that are
+# not revoked), read only by the daily token expiry check, like the TENANTS registry.
+TOKEN_EXPIRY_INDEX_PK = "TOKENS#EXPIRY"  # noqa: S105 - a key, not a secret  # nosec B105
 
 
 class Kind(StrEnum):

@@ -23,6 +23,7 @@ from core.store.keys import (
     TENANT_INDEX,
     TENANT_INDEX_PK,
     TENANT_SK,
+    TOKEN_EXPIRY_INDEX_PK,
     TOKEN_SK_PREFIX,
     Kind,
     counter_sk,
@@ -102,6 +103,12 @@ def token_to_item(meta: TokenMetadata) -> Item:
     ):
         if value is not None:
             item[attr] = {"S": _ts(value)}
+    if meta.expires_at is not None and meta.revoked_at is None:
+        # Sparse: only tokens that can expire are in the expiry check's index (no Scan).
+        item["GSI1PK"] = {"S": TOKEN_EXPIRY_INDEX_PK}
+        item["GSI1SK"] = {"S": _ts(meta.expires_at)}
+    if meta.expiry_warned_days is not None:
+        item["expiryWarnedDays"] = {"N": str(meta.expiry_warned_days)}
     return item
 
 
@@ -116,6 +123,7 @@ def item_to_token(item: dict[str, Any]) -> TokenMetadata:
         expires_at=_parse_ts(item, "expiresAt"),
         revoked_at=_parse_ts(item, "revokedAt"),
         last_used_at=_parse_ts(item, "lastUsedAt"),
+        expiry_warned_days=int(item["expiryWarnedDays"]["N"]) if "expiryWarnedDays" in item else None,
     )
 
 
@@ -439,7 +447,8 @@ class TenantTable:
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": token_sk(token_id)}},
                     UpdateExpression="SET revokedAt = if_not_exists(revokedAt, :at)"
-                    + "".join(f", {name} = :{name}" for name in stamped),
+                    + "".join(f", {name} = :{name}" for name in stamped)
+                    + " REMOVE GSI1PK, GSI1SK",  # a revoked token never expires: out of the index
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeValues={":at": {"S": _ts(at)}}
                     | {f":{name}": value for name, value in stamped.items()},
@@ -448,6 +457,51 @@ class TenantTable:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise NotFound(f"token {token_id!r} does not exist for tenant {tenant_id!r}") from exc
             raise
+
+    def tokens_expiring(self, start: datetime, end: datetime) -> list[TokenMetadata]:
+        """Every unrevoked token of every tenant that expires in [start, end]: the sparse expiry
+        registry on GSI1, a few items per tenant (only the daily expiry check reads it)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": TENANT_INDEX,
+            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": TOKEN_EXPIRY_INDEX_PK},
+                ":start": {"S": _ts(start)},
+                ":end": {"S": _ts(end)},
+            },
+        }
+        tokens: list[TokenMetadata] = []
+        while True:
+            with unavailable_on_outage("DynamoDB"):
+                out = self._db.query(**kwargs)
+            tokens.extend(item_to_token(i) for i in out.get("Items", []))
+            if "LastEvaluatedKey" not in out:
+                return tokens
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def mark_expiry_warning(self, tenant_id: str, token_id: str, days: int, stamp: Stamp) -> bool:
+        """Record that the `days` warning was sent; True only for the one call that records it (a
+        smaller threshold than any recorded, on a token not revoked). Its stream record is the
+        ``scim.token.expiring`` event, so it is sent once per threshold however often this runs."""
+        stamped = _stamp(stamp)
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": token_sk(token_id)}},
+                    UpdateExpression="SET expiryWarnedDays = :d"
+                    + "".join(f", {name} = :{name}" for name in stamped),
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(revokedAt) AND "
+                    "(attribute_not_exists(expiryWarnedDays) OR expiryWarnedDays > :d)",
+                    ExpressionAttributeValues={":d": {"N": str(days)}}
+                    | {f":{name}": value for name, value in stamped.items()},
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def touch_token(self, tenant_id: str, token_id: str, at: datetime, not_since: datetime) -> None:
         """Record last use, at most once per interval: skipped when a newer mark exists."""
