@@ -47,6 +47,18 @@ class RolesRule(BaseModel):
         return self
 
 
+class RoleMapping(BaseModel):
+    """Members of a group (named by displayName, externalId or id) get `role` (core.roles)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: str = Field(min_length=1, max_length=256)
+    match: Literal["displayName", "externalId", "id"] = "displayName"
+    role: str = Field(min_length=1, max_length=100)
+    # Lower first: a user's effective roles are ordered by it, so roles[0] is the primary role.
+    priority: int = Field(100, ge=0, le=10_000)
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -65,6 +77,9 @@ class Profile(BaseModel):
     delete_behavior: DeleteBehavior = DeleteBehavior.HARD
     idp_managed_read_only: bool = False  # SCIM-managed users are read-only in the SaaS's own UI/API
     audience: Literal["users", "advocates"] | None = None
+    # Roles from groups (issue 18): a user's effective roles, recomputed when memberships change.
+    role_mappings: tuple[RoleMapping, ...] = Field((), max_length=100)
+    default_role: str | None = Field(None, min_length=1, max_length=100)  # when no mapping matches
 
     @field_validator("kept_attributes", "required_attributes")
     @classmethod

@@ -90,6 +90,11 @@ class ResourceEvent(ProvisioningEvent):
 
 class UserEvent(ResourceEvent):
     resource_type: Literal["User"] = "User"
+    effective_roles: list[str] = Field(
+        default_factory=list,
+        description="The user's roles from its groups and the tenant's role mappings (lowest priority "
+        "first: the first is the primary role); the default role when no mapping matches.",
+    )
 
 
 class GroupEvent(ResourceEvent):
@@ -118,6 +123,14 @@ class UserReactivated(UserEvent):
 
 class UserDeleted(UserEvent):
     detail_type = "scim.user.deleted"
+
+
+class UserRolesChanged(UserEvent):
+    """The user's effective roles changed: it joined or left a mapped group (directly or through a
+    nested group), or the tenant's role mappings changed. `effectiveRoles` holds the new roles."""
+
+    detail_type = "scim.user.roles_changed"
+    previous_roles: list[str] = Field(description="The effective roles before the change.")
 
 
 class GroupCreated(GroupEvent):
@@ -268,6 +281,7 @@ EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     UserDeactivated,
     UserReactivated,
     UserDeleted,
+    UserRolesChanged,
     GroupCreated,
     GroupUpdated,
     GroupDeleted,

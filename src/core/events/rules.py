@@ -9,6 +9,8 @@ membership tombstone. So the rules only read stream images:
 * MODIFY of a user item → ``scim.user.deactivated`` when `active` goes true → false,
   ``scim.user.reactivated`` when it goes false → true, else ``scim.user.updated``.
 * MODIFY of a group item → ``scim.group.updated``.
+* MODIFY of a user whose document did not change but whose effective roles did (`core.roles`) →
+  ``scim.user.roles_changed`` with the previous and new roles.
 * MODIFY whose document did not change → nothing (a membership change bumps the group's version;
   a password change only replaces its hash).
 * REMOVE of a user or group item → nothing: the tombstone written in the same transaction carries
@@ -53,12 +55,13 @@ from core.events.models import (
     UserDeactivated,
     UserDeleted,
     UserReactivated,
+    UserRolesChanged,
     UserUpdated,
 )
 from core.representation import location, to_wire
 from core.resource.diff import changed_attributes
 from core.store.keys import Kind
-from core.store.resources_table import StoredResource, stored_resource
+from core.store.resources_table import ROLES_ATTRIBUTE, StoredResource, stored_resource
 
 Image = dict[str, Any]  # DynamoDB JSON: {"attr": {"S": "…"}, …}
 
@@ -129,6 +132,16 @@ def _created(change: _Change) -> ProvisioningEvent:
 def _modified(change: _Change) -> ProvisioningEvent | None:
     before, after = json.loads(_text(change.old, "doc")), stored_resource(change.new)
     if before == after.document:
+        previous = _roles(_text(change.old, ROLES_ATTRIBUTE) or None)
+        if after.kind is Kind.USER and previous != _roles(after.effective_roles):
+            return _resource_event(
+                UserRolesChanged,
+                change,
+                after,
+                ["effectiveRoles"],
+                occurred_at=after.last_modified,
+                previous_roles=previous,
+            )
         return None  # only the version moved (a membership change) or the password hash changed
     names = changed_attributes(before, after.document)
     event_type: type[ResourceEvent] = GroupUpdated
@@ -165,6 +178,7 @@ def _resource_event(
     names: list[str],
     *,
     occurred_at: str,
+    **extra: Any,
 ) -> ProvisioningEvent:
     wire = to_wire(res, change.base_url(res.tenant_id))
     # Defence in depth: the service never stores a password in the document (only its hash,
@@ -179,6 +193,8 @@ def _resource_event(
         token_id=res.token_id,
         changed_attributes=[n for n in names if n.lower() != "password"],
         resource=ScimResource.model_validate(wire),
+        **({"effective_roles": _roles(res.effective_roles)} if res.kind is Kind.USER else {}),
+        **extra,
     )
 
 
@@ -241,3 +257,8 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("INSERT", "membership"): _member_added,
     ("INSERT", "membership-tombstone"): _member_removed,
 }
+
+
+def _roles(stored: str | None) -> list[str]:
+    """Effective roles as `core.roles` stores them (a JSON array); absent: none computed yet."""
+    return [str(r) for r in json.loads(stored)] if stored else []

@@ -21,9 +21,10 @@ from core.query.request import SearchRequest
 from core.representation import check_if_match, location, patch_input
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
+from core.roles import RoleService, uses_roles
 from core.store.keys import Kind
 from core.store.memberships_table import Member, MembershipTable
-from core.store.resources_table import StoredResource
+from core.store.resources_table import Actor, StoredResource
 
 # Members returned inline by a group read. Larger groups are read with
 # GET /Users?filter=groups.value eq "<id>" (paged); see docs/scim.md.
@@ -82,6 +83,8 @@ class GroupService(ResourceService):
                 # complete to the IdP's retry (409). Undo it; the retried POST starts afresh.
                 self.delete(caller, group.id, None)
                 raise
+        else:
+            self._recompute_roles(caller, first, caller.actor(group.created))
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
@@ -211,6 +214,7 @@ class GroupService(ResourceService):
         )
         if version is None:
             return group  # every step was a no-op: nothing written
+        self._recompute_roles(caller, [*add, *remove], actor)
         return replace(
             group,
             version=version,
@@ -218,6 +222,13 @@ class GroupService(ResourceService):
             request_id=actor.request_id,
             token_id=actor.token_id,
         )
+
+    def _recompute_roles(self, caller: Caller, members: Sequence[Member], actor: Actor) -> None:
+        """The effective roles of the users these changes added or removed (core.roles): a constant
+        number of calls per user, whatever the group's size; none if the profile maps no roles."""
+        users = [m.member_id for m in members if m.member_type == "User"]
+        if users and uses_roles(caller.profile):
+            RoleService(self.table, self._members).recompute(caller.tenant_id, caller.profile, users, actor)
 
     def _known(
         self, tenant: str, group_id: str, ids: set[str], current: builtins.list[Member] | None

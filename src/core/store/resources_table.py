@@ -53,6 +53,7 @@ _RETRYABLE_CANCELLATIONS = frozenset(
 
 
 TOMBSTONE_TTL_SECONDS = 7 * 24 * 3600
+ROLES_ATTRIBUTE = "effectiveRoles"
 DELETE_MANY = 32  # 3 items each, plus two counters: within TransactWriteItems' 100 items
 
 
@@ -97,6 +98,9 @@ class StoredResource:
     # The tenant's group-in-group counter, read in the same BatchGetItem as this user (None: not
     # read). A user's `groups` need it; user writes cannot change it, so it survives `replace`.
     nested_groups: int | None = field(default=None, compare=False, repr=False)
+    # A user's effective roles from its groups (core.roles), as stored: a JSON array, None if never
+    # computed. Kept across PUT and PATCH (they replace the item from this object).
+    effective_roles: str | None = None
 
     @property
     def name_key(self) -> str:
@@ -135,6 +139,8 @@ def resource_item(res: StoredResource) -> dict[str, Any]:
     if res.request_id:
         item["requestId"] = {"S": res.request_id}
         item["tokenId"] = {"S": res.token_id}
+    if res.effective_roles is not None:
+        item[ROLES_ATTRIBUTE] = {"S": res.effective_roles}
     return item
 
 
@@ -157,6 +163,7 @@ def _from_item(item: dict[str, Any]) -> StoredResource:
         secret=item.get("secret", {}).get("S"),
         request_id=item.get("requestId", {}).get("S", ""),
         token_id=item.get("tokenId", {}).get("S", ""),
+        effective_roles=item.get(ROLES_ATTRIBUTE, {}).get("S"),
     )
 
 
@@ -314,6 +321,37 @@ class ResourceTable:
             {"Delete": {"TableName": self._table, "Key": _guard_key(res.tenant_id, res.kind, res.name_key)}},
             {"Put": {"TableName": self._table, "Item": tombstone}},
         ]
+
+    def set_roles(self, tenant_id: str, user_id: str, roles_json: str, actor: Actor) -> bool:
+        """Store a user's effective roles unless they are already these; True if written. Bumps the
+        version (and is stamped with the actor) like any change, so a concurrent PUT retries on top
+        of it instead of writing the old roles back; its stream record is scim.user.roles_changed."""
+        unchanged = (
+            "attribute_exists(effectiveRoles) AND effectiveRoles <> :r"
+            if roles_json == "[]"  # never computed counts as no roles: nothing to announce
+            else "(attribute_not_exists(effectiveRoles) OR effectiveRoles <> :r)"
+        )
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": resources_pk(tenant_id, Kind.USER)}, "SK": {"S": user_id}},
+                    UpdateExpression="SET effectiveRoles = :r, lastModified = :at, requestId = :q, "
+                    "tokenId = :t ADD version :one",
+                    ConditionExpression=f"attribute_exists(PK) AND {unchanged}",
+                    ExpressionAttributeValues={
+                        ":r": {"S": roles_json},
+                        ":at": {"S": actor.at},
+                        ":q": {"S": actor.request_id},
+                        ":t": {"S": actor.token_id},
+                        ":one": {"N": "1"},
+                    },
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     # -- reads -------------------------------------------------------------------------------
     def get(self, tenant_id: str, kind: Kind, resource_id: str) -> StoredResource | None:

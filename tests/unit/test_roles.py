@@ -1,0 +1,136 @@
+"""Roles from groups (issue 18, C): membership changes through the real Groups handler recompute
+the effective roles of the users they add or remove; the stream records become events.
+
+Given a profile that maps groups (by displayName and by externalId) to roles with priorities and a
+default role, when a user joins a mapped group, directly or through a nested group, then its
+effective roles change, are stored on the user (kept by a PUT) and announced as
+``scim.user.roles_changed`` with the previous and new roles; leaving takes them away; every later
+user event carries them; and a membership change costs the same DynamoDB calls in a group of
+400 members as in a group of 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from core.events.rules import events_for_record
+from core.profiles import Profile, RoleMapping
+from core.roles import GroupFacts, effective_roles
+from tests.conftest import TABLE_NAME, ScimClient
+from tests.support import seed_users
+from tests.unit.test_tenant_reset import BASE, GROUP, USER, Stream, _lambda
+
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+PROFILE = Profile(
+    role_mappings=(
+        RoleMapping(group="Engineering", role="engineer", priority=10),
+        RoleMapping(group="ext-admins", match="externalId", role="admin", priority=1),
+    ),
+    default_role="member",
+)
+
+
+@pytest.fixture
+def stream(aws: None) -> Stream:
+    return Stream()
+
+
+@pytest.fixture
+def acme(aws: None, distinct_requests: None) -> ScimClient:
+    return ScimClient("acme", PROFILE)
+
+
+def changes(stream: Stream) -> list[tuple[list[str], list[str]]]:
+    found = [e for r in stream.read() for e in events_for_record(_lambda(r), BASE)]
+    stream.skip_to_end()
+    return [
+        (e.previous_roles, e.effective_roles) for e in found if e.detail_type == "scim.user.roles_changed"
+    ]
+
+
+def members(acme: ScimClient, group_id: str, op: str, *ids: str) -> None:
+    body = {
+        "schemas": [PATCH],
+        "Operations": [{"op": op, "path": "members", "value": [{"value": i} for i in ids]}],
+    }
+    if op == "remove":
+        body = {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{ids[0]}"]'}]}
+    response = acme("PATCH", f"/Groups/{group_id}", body)
+    assert response.status in (200, 204), response.body
+
+
+def stored_roles(user_id: str) -> str | None:
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE_NAME, Key={"PK": {"S": "T#acme#USER"}, "SK": {"S": user_id}}
+    )["Item"]
+    return item.get("effectiveRoles", {}).get("S")
+
+
+def new_group(acme: ScimClient, name: str, **extra: Any) -> str:
+    created = acme("POST", "/Groups", {"schemas": [GROUP], "displayName": name, **extra})
+    assert created.status == 201, created.body
+    return str(created.body["id"])
+
+
+def test_joining_and_leaving_mapped_groups_directly_and_nested(acme: ScimClient, stream: Stream) -> None:
+    user = acme("POST", "/Users", {"schemas": [USER], "userName": "ada@example.com"}).body["id"]
+    engineering = new_group(acme, "engineering")  # displayName matches case-insensitively
+    admins = new_group(acme, "Admins", externalId="ext-admins")
+    inner = new_group(acme, "Platform")
+    members(acme, admins, "add", inner)  # Platform is nested in the mapped Admins
+    stream.skip_to_end()
+
+    members(acme, engineering, "add", user)
+    assert changes(stream) == [([], ["engineer"])]
+    assert stored_roles(user) == '["engineer"]'
+
+    members(acme, inner, "add", user)  # nested groups count; admin has the lower priority
+    assert changes(stream) == [(["engineer"], ["admin", "engineer"])]
+
+    put = acme(
+        "PUT", f"/Users/{user}", {"schemas": [USER], "userName": "ada@example.com", "displayName": "Ada"}
+    )
+    assert put.status == 200
+    assert stored_roles(user) == '["admin","engineer"]', "a PUT keeps the effective roles"
+    updated = [e for r in stream.read() for e in events_for_record(_lambda(r), BASE)]
+    assert [(e.detail_type, e.effective_roles) for e in updated] == [
+        ("scim.user.updated", ["admin", "engineer"])
+    ]
+    stream.skip_to_end()
+
+    members(acme, engineering, "remove", user)
+    assert changes(stream) == [(["admin", "engineer"], ["admin"])]
+    members(acme, inner, "remove", user)
+    assert changes(stream) == [(["admin"], ["member"])], "no mapping left: the default role"
+    members(acme, inner, "remove", user)  # not a member: nothing written, nothing announced
+    assert changes(stream) == []
+
+
+def test_a_membership_change_costs_the_same_calls_in_a_large_group(
+    acme: ScimClient, dynamodb_calls: list[str]
+) -> None:
+    ids = seed_users(TABLE_NAME, "acme", 402)
+    big = new_group(acme, "Engineering", members=[{"value": i} for i in ids[:400]])
+    small = new_group(acme, "engineering-small", members=[{"value": ids[0]}, {"value": ids[1]}])
+    counts = []
+    for group in (small, big):
+        dynamodb_calls.clear()
+        members(acme, group, "add", ids[401])
+        counts.append(list(dynamodb_calls))
+        members(acme, group, "remove", ids[401])
+    assert counts[0] == counts[1], counts
+    assert counts[0].count("UpdateItem") == 1, "one roles write for the one user added"
+
+
+def test_the_rule_orders_by_priority_and_falls_back_to_the_default() -> None:
+    eng = GroupFacts("g1", "Engineering", None)
+    adm = GroupFacts("g2", "Admins", "ext-admins")
+    other = GroupFacts("g3", "Sales", "ext-sales")
+    assert effective_roles(PROFILE, [eng, adm]) == ["admin", "engineer"]
+    assert effective_roles(PROFILE, [other]) == ["member"]
+    assert effective_roles(Profile(), [eng]) == []
+    by_id = Profile(role_mappings=(RoleMapping(group="g3", match="id", role="seller"),))
+    assert effective_roles(by_id, [other, eng]) == ["seller"]
