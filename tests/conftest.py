@@ -77,6 +77,7 @@ def reset_handler_state() -> None:
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
     reset_worker.tenant_reset.cache_clear()
+    reset_worker.role_recompute.cache_clear()
     resources.reset()
 
 

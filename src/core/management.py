@@ -24,6 +24,7 @@ from core.audit import AuditRecord
 from core.errors import BadRequest, Conflict, NotFound
 from core.idempotency import IdempotencyKey, IdempotencyMismatch
 from core.profiles import PRESETS, Profile
+from core.role_recompute import RoleRecompute
 from core.store.audit_table import AuditTable
 from core.store.idempotency_table import IdempotencyRecord, IdempotencyTable
 from core.store.tenants_table import Stamp, TenantTable, TransactionConflict
@@ -115,6 +116,8 @@ class Management:
         default_stamp: Callable[[], Stamp] | None = None,
         resets: TenantReset | None = None,
         start_reset_worker: Callable[[str, str], None] | None = None,
+        role_recompute: RoleRecompute | None = None,
+        start_roles_worker: Callable[[str, str], None] | None = None,
     ) -> None:
         self._table = table
         self._hashes = hashes
@@ -129,6 +132,8 @@ class Management:
         self._resets = resets
         # Runs the reset's batches elsewhere (the TenantReset function; a thread locally).
         self._start_reset_worker = start_reset_worker
+        self._role_recompute = role_recompute
+        self._start_roles_worker = start_roles_worker
 
     # -- tenants ---------------------------------------------------------------------------------
     def create_tenant(
@@ -228,6 +233,8 @@ class Management:
         )
         if "profile" in changed or status is TenantStatus.DISABLED:
             self._flush_cache()
+        if profile is not None and _roles_changed(before.profile, profile):
+            self._recompute_roles(tenant_id)
         self._record(stamp, tenant_id, "PATCH", "Tenant", tenant_id, tuple(sorted(changed)), 200)
         return after if after is not None else self.require_tenant(tenant_id)
 
@@ -527,6 +534,7 @@ class Management:
                 else None
             ),
             "reset": self._reset_view(tenant_id),
+            "roles_recompute": self._roles_job_view(tenant_id),
             "users": counts["users"],
             "users_active": counts["users_active"],
             "users_inactive": counts["users_inactive"],
@@ -542,6 +550,18 @@ class Management:
                 ],
             },
         }
+
+    def _recompute_roles(self, tenant_id: str) -> None:
+        """The mappings changed: every user's effective roles, in bounded batches elsewhere."""
+        if self._role_recompute is None:
+            return
+        job = self._role_recompute.start(tenant_id)
+        if self._start_roles_worker is not None:
+            self._start_roles_worker(tenant_id, job.job_id)
+
+    def _roles_job_view(self, tenant_id: str) -> dict[str, Any] | None:
+        job = self._role_recompute.status(tenant_id) if self._role_recompute is not None else None
+        return job.view() if job is not None else None
 
     def _reset_view(self, tenant_id: str) -> dict[str, Any] | None:
         record = self._resets.status(tenant_id) if self._resets is not None else None
@@ -637,6 +657,10 @@ class Management:
         if not isinstance(state, dict) or state.get("s") != scope or state.get("p") != purpose:
             raise InvalidCursor()
         return state
+
+
+def _roles_changed(before: Profile, after: Profile) -> bool:
+    return (before.role_mappings, before.default_role) != (after.role_mappings, after.default_role)
 
 
 def _check_limit(limit: int) -> int:

@@ -122,6 +122,10 @@ def management() -> Management:
         start_reset_worker=lambda tenant, reset_id: reset_worker.start(
             settings.tenant_reset_function, tenant, reset_id
         ),
+        role_recompute=reset_worker.role_recompute(settings.table_name),
+        start_roles_worker=lambda tenant, job_id: reset_worker.start(
+            settings.tenant_reset_function, tenant, job_id, "roles"
+        ),
     )
 
 

@@ -14,9 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 
+from core.role_recompute import RoleRecompute
+from core.roles import RoleService
 from core.store.memberships_table import MembershipTable
 from core.store.reset_records import ResetRecords
 from core.store.resources_table import ResourceTable
+from core.store.role_jobs import RoleJobs
+from core.store.tenants_table import TenantTable
 from core.tenant_reset import TenantReset
 from handlers import aws_clients
 
@@ -31,8 +35,11 @@ def set_starter(starter: Starter | None) -> None:
         _starter.append(starter)
 
 
-def start(function_name: str, tenant_id: str, reset_id: str) -> None:
+def start(function_name: str, tenant_id: str, reset_id: str, kind: str = "reset") -> None:
+    """`kind` "roles": the job is a role recompute (`core.role_recompute`), `reset_id` its job id."""
     payload = {"tenant_id": tenant_id, "reset_id": reset_id}
+    if kind != "reset":
+        payload["kind"] = kind
     if _starter:
         _starter[0](payload)
         return
@@ -51,4 +58,17 @@ def tenant_reset(table_name: str) -> TenantReset:
     db = aws_clients.dynamodb()
     return TenantReset(
         ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), _utc_now
+    )
+
+
+@cache
+def role_recompute(table_name: str) -> RoleRecompute:
+    db = aws_clients.dynamodb()
+    resources, memberships = ResourceTable(db, table_name), MembershipTable(db, table_name)
+    return RoleRecompute(
+        TenantTable(db, table_name),
+        resources,
+        RoleService(resources, memberships),
+        RoleJobs(db, table_name),
+        _utc_now,
     )

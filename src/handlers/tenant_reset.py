@@ -9,7 +9,7 @@ retry starts from the reset record, so a fault loses nothing and deletes nothing
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,6 +27,8 @@ class ResetRequest(BaseModel):
 
     tenant_id: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])$")
     reset_id: str = Field(min_length=1, max_length=64)
+    # The same batching serves role recomputes after a mapping change (core.role_recompute).
+    kind: Literal["reset", "roles"] = "reset"
 
 
 @lambda_entry
@@ -40,6 +42,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # The first batch always runs: every invocation makes progress, so hand-overs end.
         return batches == 0 or (batches < allowed and context.get_remaining_time_in_millis() > TIME_MARGIN_MS)
 
+    if request.kind == "roles":
+        job = reset_worker.role_recompute(settings.table_name).run(
+            request.tenant_id, request.reset_id, keep_going
+        )
+        if job is not None and job.job_id == request.reset_id and job.status == "running":
+            reset_worker.start(context.invoked_function_arn, request.tenant_id, request.reset_id, "roles")
+        return job.view() if job is not None else {"status": "unknown"}
     reset = reset_worker.tenant_reset(settings.table_name)
     record = reset.run(request.tenant_id, request.reset_id, keep_going)
     if record is None or record.reset_id != request.reset_id:

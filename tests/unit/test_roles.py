@@ -19,9 +19,12 @@ import pytest
 from core.events.rules import events_for_record
 from core.profiles import Profile, RoleMapping
 from core.roles import GroupFacts, effective_roles
+from handlers import reset_worker, settings
+from scimctl.admin import Admin
 from tests.conftest import TABLE_NAME, ScimClient
 from tests.support import seed_users
-from tests.unit.test_tenant_reset import BASE, GROUP, USER, Stream, _lambda
+from tests.unit.management_calls import call
+from tests.unit.test_tenant_reset import BASE, GROUP, USER, Stream, _lambda, drive
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PROFILE = Profile(
@@ -134,3 +137,32 @@ def test_the_rule_orders_by_priority_and_falls_back_to_the_default() -> None:
     assert effective_roles(Profile(), [eng]) == []
     by_id = Profile(role_mappings=(RoleMapping(group="g3", match="id", role="seller"),))
     assert effective_roles(by_id, [other, eng]) == ["seller"]
+
+
+def test_a_mapping_change_recomputes_the_members_roles_in_bounded_batches(
+    admin: Admin, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin.create_tenant("acme", profile=Profile())
+    plain = ScimClient("acme", Profile())
+    ids = seed_users(TABLE_NAME, "acme", 255)
+    sales = new_group(plain, "Sales", members=[{"value": i} for i in ids[:250]])
+    assert sales
+    monkeypatch.setenv("RESET_BATCHES_PER_INVOCATION", "1")
+    settings.reset()
+    queued: list[dict[str, str]] = []
+    reset_worker.set_starter(queued.append)
+    try:
+        stream.skip_to_end()
+        mapped = {"role_mappings": [{"group": "sales", "role": "seller"}]}
+        answer = call("PATCH", "/tenants/acme", {"profile": mapped})
+        assert answer.status == 200, answer.body
+        assert call("GET", "/tenants/acme/health").body["roles_recompute"]["status"] == "running"
+        invocations = drive(queued)
+    finally:
+        reset_worker.set_starter(None)
+    job = call("GET", "/tenants/acme/health").body["roles_recompute"]
+    assert (job["status"], job["users_checked"], job["users_changed"]) == ("completed", 255, 250)
+    assert invocations == 3, "100 users per batch, one batch per invocation here"
+    found = changes(stream)
+    assert len(found) == 250
+    assert set(map(str, found)) == {str(([], ["seller"]))}

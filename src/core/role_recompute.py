@@ -1,0 +1,76 @@
+"""Recomputing every user's effective roles after the tenant's role mappings change.
+
+A mapping change can move the roles of any member of the groups it names (and of groups nested in
+them), and a new default role those of every user without a mapped group; so the job walks the
+tenant's users in id order, in bounded batches of `batch_size`, recomputing each (`core.roles`:
+a constant number of calls per user), and records its cursor after each batch (`RoleJobs`). A
+batch that fails is run again from the recorded cursor: recomputing a user twice writes nothing
+the second time (the roles write is conditional on a difference), so each change is announced
+once. The batches run where a tenant reset's do (the TenantReset function, re-invoking itself).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from core.roles import RoleService
+from core.store.keys import Kind, resources_pk
+from core.store.resources_table import Actor, ResourceTable
+from core.store.role_jobs import RoleJob, RoleJobs
+from core.store.tenants_table import TenantTable
+
+BATCH_SIZE = 100
+
+
+class RoleRecompute:
+    def __init__(
+        self,
+        tenants: TenantTable,
+        resources: ResourceTable,
+        roles: RoleService,
+        jobs: RoleJobs,
+        clock: Callable[[], str],
+        *,
+        batch_size: int = BATCH_SIZE,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._tenants = tenants
+        self._resources = resources
+        self._roles = roles
+        self._jobs = jobs
+        self._clock = clock
+        self._batch_size = batch_size
+        self._new_id = new_id
+
+    def start(self, tenant_id: str) -> RoleJob:
+        now = self._clock()
+        job = RoleJob(tenant_id, self._new_id(), "running", now, now)
+        self._jobs.start(job)  # replaces a running one: the mappings changed again
+        return job
+
+    def status(self, tenant_id: str) -> RoleJob | None:
+        return self._jobs.get(tenant_id)
+
+    def run(self, tenant_id: str, job_id: str, keep_going: Callable[[int], bool]) -> RoleJob | None:
+        job = self._jobs.get(tenant_id)
+        batches = 0
+        while job is not None and job.job_id == job_id and job.status == "running" and keep_going(batches):
+            tenant = self._tenants.get_tenant(tenant_id)
+            if tenant is None:
+                return job
+            start = None
+            if job.cursor:
+                start = {"PK": {"S": resources_pk(tenant_id, Kind.USER)}, "SK": {"S": job.cursor}}
+            page = self._resources.page(tenant_id, Kind.USER, limit=self._batch_size, start_key=start)
+            actor = Actor(request_id=f"roles:{job_id}", token_id="", at=self._clock())  # nosec B106
+            changed = self._roles.recompute(tenant_id, tenant.profile, [u.id for u in page.items], actor)
+            cursor = page.items[-1].id if page.last_key and page.items else None
+            advanced = self._jobs.advance(
+                tenant_id, job_id, cursor, checked=len(page.items), changed=len(changed), at=self._clock()
+            )
+            if not advanced:
+                return self._jobs.get(tenant_id)  # replaced by a newer job
+            batches += 1
+            job = self._jobs.get(tenant_id)
+        return job
