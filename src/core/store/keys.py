@@ -5,6 +5,7 @@
 | tenant | ``T#<t>`` | ``TENANT`` | ``TENANTS`` / ``<t>`` |  |
 | token metadata | ``T#<t>`` | ``TOKEN#<id>`` | ``TOKENS#EXPIRY`` / expiry time (if any) |  |
 | reset record | ``T#<t>`` | ``RESET`` |  |  |
+| role recompute job | ``T#<t>`` | ``ROLES`` |  |  |
 | resource counter | ``T#<t>`` | ``COUNT#<K>`` |  |  |
 | user / group | ``T#<t>#<K>`` | ``<id>`` | ``T#<t>#<K>`` / name | same / externalId |
 | uniqueness guard | ``T#<t>#<K>#NAME#<name>`` | ``UNIQUE`` |  |  |
