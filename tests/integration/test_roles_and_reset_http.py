@@ -1,0 +1,113 @@
+"""Issue 18 over real HTTP against `scimctl serve`: roles from groups and a tenant reset.
+
+Given a tenant whose profile maps a group to a role (set through the management API), when an IdP
+adds a user to that group (directly, then through a nested group) and removes it, then the events
+file holds ``scim.user.roles_changed`` with the roles given and taken away; and when the tenant is
+reset through the management API, the local gateway's worker deletes its users and groups (one
+deletion event each) while its token keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scimctl.gateway import RunningGateway
+from tests.integration.conftest import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, ScimHttp
+from tests.integration.sigv4_client import ManagementHttp
+
+_ids = count(1)
+
+
+@pytest.fixture
+def api(running: RunningGateway) -> ManagementHttp:
+    return ManagementHttp(running.management_url)
+
+
+def tenant_with_token(running: RunningGateway, api: ManagementHttp) -> tuple[str, ScimHttp]:
+    tenant = f"rl{next(_ids)}-{running.port}"
+    assert api.post("/tenants", {"tenant_id": tenant}).status == 201
+    issued = api.post(f"/tenants/{tenant}/tokens", {"name": "okta"})
+    assert issued.status == 201, issued.text
+    return tenant, ScimHttp(running.tenant_url_of(tenant), issued.json["token"])
+
+
+def events(running: RunningGateway, tenant: str, detail_type: str) -> list[dict[str, Any]]:
+    assert running.events_file is not None
+    entries = [
+        json.loads(line) for line in Path(running.events_file).read_text(encoding="utf-8").splitlines()
+    ]
+    return [
+        json.loads(e["Detail"])
+        for e in entries
+        if e["DetailType"] == detail_type and json.loads(e["Detail"])["tenantId"] == tenant
+    ]
+
+
+def member_patch(op: str, member_id: str) -> dict[str, Any]:
+    if op == "add":
+        return {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": member_id}]}],
+        }
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{member_id}"]'}],
+    }
+
+
+def test_a_user_added_to_a_mapped_group_gets_the_role_and_loses_it_when_removed(
+    running: RunningGateway, api: ManagementHttp
+) -> None:
+    tenant, scim = tenant_with_token(running, api)
+    profile = api.get(f"/tenants/{tenant}").json["profile"]
+    profile["role_mappings"] = [{"group": "Admins", "role": "admin", "priority": 1}]
+    assert api.patch(f"/tenants/{tenant}", {"profile": profile}).status == 200
+
+    user = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "ada@example.com"}).json["id"]
+    admins = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Admins"}).json["id"]
+    platform = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Platform"}).json["id"]
+    assert scim.patch(f"/Groups/{admins}", member_patch("add", platform)).status in (200, 204)
+
+    assert scim.patch(f"/Groups/{admins}", member_patch("add", user)).status in (200, 204)
+    assert scim.patch(f"/Groups/{admins}", member_patch("remove", user)).status in (200, 204)
+    assert scim.patch(f"/Groups/{platform}", member_patch("add", user)).status in (200, 204)  # nested
+
+    changed = [
+        (e["previousRoles"], e["effectiveRoles"]) for e in events(running, tenant, "scim.user.roles_changed")
+    ]
+    assert changed == [([], ["admin"]), (["admin"], []), ([], ["admin"])]
+    assert all(e["resourceId"] == user for e in events(running, tenant, "scim.user.roles_changed"))
+
+
+def test_a_reset_over_http_deletes_users_and_groups_and_keeps_the_token(
+    running: RunningGateway, api: ManagementHttp
+) -> None:
+    tenant, scim = tenant_with_token(running, api)
+    users = [
+        scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": f"u{i}@example.com"}).json["id"]
+        for i in range(5)
+    ]
+    group = scim.post(
+        "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "All", "members": [{"value": u} for u in users]}
+    )
+    assert group.status == 201
+
+    started = api.post(f"/tenants/{tenant}/reset", {})
+    assert started.status == 202, started.text
+    deadline = time.monotonic() + 60
+    while api.get(f"/tenants/{tenant}/health").json["reset"]["status"] != "completed":
+        assert time.monotonic() < deadline, "the local reset worker did not finish"
+        time.sleep(0.2)
+    health = api.get(f"/tenants/{tenant}/health").json
+    assert (health["users"], health["groups"]) == (0, 0)
+    assert scim.get("/Users").json["totalResults"] == 0, "the token still works"
+    scim.get("/ServiceProviderConfig")  # a request: the events pump has run after the last batch
+    assert sorted(e["resourceId"] for e in events(running, tenant, "scim.user.deleted")) == sorted(users)
+    assert [e["resourceId"] for e in events(running, tenant, "scim.group.deleted")] == [group.json["id"]]
+    assert events(running, tenant, "scim.group.member_removed") == []
