@@ -39,9 +39,9 @@ def tenant_with_token(running: RunningGateway, api: ManagementHttp) -> tuple[str
 
 def events(running: RunningGateway, tenant: str, detail_type: str) -> list[dict[str, Any]]:
     assert running.events_file is not None
-    entries = [
-        json.loads(line) for line in Path(running.events_file).read_text(encoding="utf-8").splitlines()
-    ]
+    # Complete lines only: another xdist worker's request may be appending one right now.
+    text = Path(running.events_file).read_text(encoding="utf-8")
+    entries = [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
     return [
         json.loads(e["Detail"])
         for e in entries
