@@ -42,6 +42,8 @@ for key, value in {
     "SCIM_API_ID": "a1b2c3d4e5",
     "SCIM_STAGE_NAME": "v1",
     "STACK_NAME": "scim-test",
+    "SETUP_PAGE_URL": "https://setup.example.com/v1/setup",
+    "SAAS_NAME": "Example SaaS",
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
@@ -66,6 +68,7 @@ def reset_handler_state() -> None:
     settings.reset()
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
+    management.setup_links.cache_clear()
     resources.reset()
 
 

@@ -386,6 +386,28 @@ class Management:
             return self._raced(key, tenant_id, "issue_token", request)
         return 201, self.issued_view(issued)
 
+    def create_once(
+        self,
+        key: IdempotencyKey | None,
+        request: Mapping[str, Any],
+        *,
+        tenant_id: str,
+        operation: str,
+        create: Callable[[Callable[[T], list[Any]] | None], T],
+        view: Callable[[T], dict[str, Any]],
+    ) -> tuple[int, dict[str, Any]]:
+        """(201, view) of a create that takes `also_write` items (e.g. a setup link); a retry with
+        the same key replays the first answer, as `issue_token_once` does."""
+        self.require_tenant(tenant_id)
+        fingerprint, replay = self._replay(key, tenant_id, operation, request)
+        if replay is not None:
+            return replay
+        try:
+            created = create(self._record_items(key, tenant_id, fingerprint, view))
+        except TransactionConflict:
+            return self._raced(key, tenant_id, operation, request)
+        return 201, view(created)
+
     def _replay(
         self, key: IdempotencyKey | None, tenant_id: str, operation: str, request: Mapping[str, Any]
     ) -> tuple[str, tuple[int, dict[str, Any]] | None]:

@@ -21,8 +21,10 @@ from core.errors import BadRequest
 from core.idempotency import IdempotencyKey
 from core.management import Management, Stamp
 from core.profiles import Profile, preset
+from core.setup_links import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, SetupLinks
 from core.store.audit_table import AuditTable
 from core.store.idempotency_table import IdempotencyTable
+from core.store.setup_links_table import SetupLinkTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
@@ -61,6 +63,11 @@ class UpdateTenant(_Body):
 class CreateToken(_Body):
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class CreateSetupLink(_Body):
+    ttl_seconds: int = Field(DEFAULT_TTL_SECONDS, ge=MIN_TTL_SECONDS, le=MAX_TTL_SECONDS)
+    return_url: str | None = Field(None, min_length=1, max_length=2000)
 
 
 M = TypeVar("M", bound=_Body)
@@ -119,6 +126,13 @@ def management() -> Management:
         audit_retention_days=settings.audit_retention_days,
         scim_base_url=settings.scim_base_url,
     )
+
+
+@cache
+def setup_links() -> SetupLinks:
+    settings = management_settings()
+    table = SetupLinkTable(aws_clients.dynamodb(), settings.table_name)
+    return SetupLinks(table, management(), page_url=settings.setup_page_url)
 
 
 def stamp() -> Stamp:
@@ -242,6 +256,38 @@ def audit(tenant: str) -> Response:
         tenant, since=since(), resource_id=app.request.query.get("user"), limit=limit(), cursor=cursor()
     )
     return json_response(200, page.to_json())
+
+
+# -- setup links (docs/setup-page.md) ----------------------------------------------------------
+@app.post("/tenants/<tenant>/setup-links")
+def create_setup_link(tenant: str) -> Response:
+    key = idempotency_key()
+    body, raw = parse(CreateSetupLink)
+    links, who = setup_links(), stamp()
+    status, answer = management().create_once(
+        key,
+        raw,
+        tenant_id=tenant,
+        operation="create_setup_link",
+        create=lambda also_write: links.create(
+            tenant, ttl_seconds=body.ttl_seconds, return_url=body.return_url, stamp=who, also_write=also_write
+        ),
+        view=links.created_view,
+    )
+    # The link's secret is in this answer only: never cached by a proxy, never logged.
+    return json_response(status, answer, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/setup-links")
+def list_setup_links(tenant: str) -> Response:
+    # A tenant holds a handful (an expired link's item leaves a day later): one page, no cursor.
+    return json_response(200, {"data": setup_links().list(tenant), "next_cursor": None})
+
+
+@app.delete("/tenants/<tenant>/setup-links/<link_id>")
+def revoke_setup_link(tenant: str, link_id: str) -> Response:
+    setup_links().revoke(tenant, link_id, stamp())
+    return Response(status_code=204)
 
 
 @lambda_entry

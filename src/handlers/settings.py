@@ -48,6 +48,25 @@ class ManagementSettings(AuditSettings):
     # The tenants' usage plan: each new tenant gets its own key in it (its own throttling bucket).
     usage_plan_id: str = Field("", alias="TENANT_USAGE_PLAN_ID")
     stack_name: str = Field(alias="STACK_NAME", min_length=1)
+    # https://<setup api>/<stage>/setup: the page a setup link opens (its secret after the "#").
+    # Empty in the setup function itself (it never creates links; its own URL would be a cycle).
+    setup_page_url: str = Field("", alias="SETUP_PAGE_URL", pattern=r"^(https?://.+)?$")
+
+
+class SetupSettings(ManagementSettings):
+    """The setup page's function: the management function's settings plus the SaaS's branding
+    (stack parameters, shown as text by the page, never as HTML)."""
+
+    saas_name: str = Field(alias="SAAS_NAME", min_length=1, max_length=100)
+    saas_logo_url: str = Field(
+        "", alias="SAAS_LOGO_URL", pattern=r"^(https://[^\s\"'<>]+)?$", max_length=1000
+    )
+    saas_accent_colour: str = Field("#2f5bd3", alias="SAAS_ACCENT_COLOUR", pattern=r"^#[0-9a-fA-F]{6}$")
+
+
+@cache
+def setup_settings() -> SetupSettings:
+    return SetupSettings.model_validate(dict(os.environ))
 
 
 @cache
@@ -81,3 +100,4 @@ def reset() -> None:
     audit_settings.cache_clear()
     events_settings.cache_clear()
     management_settings.cache_clear()
+    setup_settings.cache_clear()

@@ -43,7 +43,9 @@ from types import FrameType
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
-from core.store.tenants_table import TenantTable
+from core.setup_links import SetupLinks
+from core.store.setup_links_table import SetupLinkTable
+from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
 from scimctl import gateway_limits
 from scimctl.admin import Admin
@@ -1124,6 +1126,8 @@ class RunningGateway:
     store: LocalStore | None = None
     loaded: Loaded | None = None  # what the start read back from data_dir
     management_url: str = ""  # the management API's base URL (SigV4: scimctl.management_gateway)
+    setup_url: str = ""  # the setup page (scimctl.setup_gateway)
+    setup_link: str = ""  # a one-time setup link for the demo tenant, made by this start
 
     @property
     def port(self) -> int:
@@ -1235,7 +1239,10 @@ def start_gateway(
             ),
         )
         from scimctl.management_gateway import start_management  # noqa: PLC0415 - it imports this module
+        from scimctl.setup_gateway import BoundSetup  # noqa: PLC0415 - it imports this module
 
+        # The setup page: port + 3, bound first so that the management API's links can name it.
+        setup = BoundSetup(stack, gateway, host=host, port=port + 3 if port else 0, log_requests=log_requests)
         # The management API next to it: port + 2 (moto has + 1), any free port when port is 0.
         management_url = start_management(
             stack,
@@ -1244,7 +1251,9 @@ def start_gateway(
             api_url=api_url,
             log_requests=log_requests,
             port=port + 2 if port else 0,
+            setup_page_url=setup.url,
         )
+        setup.start(gateway, {"SCIM_BASE_URL": api_url, "SETUP_PAGE_URL": setup.url})
         demo = ensure_demo_tenant(
             admin,
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -1254,6 +1263,12 @@ def start_gateway(
             reuse=data_dir is not None,
         )
         token = demo.token
+        # A fresh one-time setup link for the demo tenant on every start (docs/setup-page.md).
+        setup_link = (
+            SetupLinks(SetupLinkTable(aws.client("dynamodb"), aws.table_name), admin, page_url=setup.url)
+            .create(DEMO_TENANT, stamp=Stamp(actor="scimctl:serve"))
+            .url
+        )
         if token_file is not None and data_dir is None:
             stack.callback(_remove_quietly, token_file)  # the data goes, so does its token
         thread = threading.Thread(target=httpd.serve_forever, name="local-gateway", daemon=True)
@@ -1278,6 +1293,8 @@ def start_gateway(
             store=store,
             loaded=loaded,
             management_url=management_url,
+            setup_url=setup.url,
+            setup_link=setup_link,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
 
@@ -1300,6 +1317,11 @@ def banner(running: RunningGateway) -> str:
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
         + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + (
+            f"Setup link:  {running.setup_link} (one use; the IT admin's page)\n"
+            if running.setup_link
+            else ""
+        )
         + f"Token:       {token}\n"
         f"Try:         {try_it}\n"
         + (

@@ -199,6 +199,11 @@ EXPECTED |= {
     "ManagementFunction/get-tenant-health.json": lambda r: (
         management_json(200)(r)["users"] == 1 or pytest.fail("demo has one user")
     ),
+    # The setup page itself: no session needed, strict CSP (docs/setup-page.md).
+    "SetupFunction/get-setup-page.json": lambda r: (
+        (r["statusCode"] == 200 and "default-src 'self'" in r["headers"]["Content-Security-Policy"])
+        or pytest.fail("not the setup page")
+    ),
 }
 
 

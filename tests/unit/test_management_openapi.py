@@ -33,7 +33,7 @@ def test_every_management_route_is_described_and_nothing_else(document: dict[str
     routed = {(route.path, route.method.lower()) for route in template.routes}
     described = {(p, m) for p, item in document["paths"].items() for m in item if m in METHODS}
     assert described == routed
-    assert len(routed) == 10
+    assert len(routed) == 13
 
 
 def test_every_management_route_is_aws_iam_and_no_scim_route_is() -> None:
@@ -79,3 +79,18 @@ def test_described_health_is_the_health_the_code_answers(document: dict[str, Any
     assert set(health) == set(schema(document, "Health")["properties"])
     assert set(health["tokens"]) == set(schema(document, "Health")["properties"]["tokens"]["properties"])
     assert len(health["tokens"]["expiring_within_30_days"]) == 1
+
+
+def test_described_setup_links_are_the_fields_the_code_answers(document: dict[str, Any]) -> None:
+    from core.setup_links import CreatedLink, SetupLinks  # noqa: PLC0415
+    from core.store.setup_links_table import StoredLink  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    link = StoredLink("acme", "0123456789abcdef", "sha256:x", now, now + timedelta(days=1))
+    links = SetupLinks(None, None, page_url="https://x/v1/setup")  # type: ignore[arg-type]
+    for name, view in (
+        ("SetupLink", links.view(link)),
+        ("CreatedSetupLink", links.created_view(CreatedLink(link, "https://x/v1/setup#s"))),
+    ):
+        assert set(view) == set(schema(document, name)["properties"]), name
+        assert set(schema(document, name)["required"]) <= set(view), name

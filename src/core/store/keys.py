@@ -14,6 +14,7 @@
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 | audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
 | idempotency record | ``T#<t>#IDEM`` | ``<key digest>`` |  |  |
+| setup link (and its session) | ``T#<t>#SETUP`` | ``LINK#<link id>`` |  |  |
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -100,3 +101,12 @@ def audit_resource_pk(tenant_id: str, resource_id: str) -> str:
 def idempotency_pk(tenant_id: str) -> str:
     """A tenant's idempotency records (management API POSTs), keyed by the key's digest."""
     return f"{tenant_pk(tenant_id)}#IDEM"
+
+
+def setup_pk(tenant_id: str) -> str:
+    """A tenant's setup links, each holding the hash of its secret and of its one session."""
+    return f"{tenant_pk(tenant_id)}#SETUP"
+
+
+def setup_link_sk(link_id: str) -> str:
+    return f"LINK#{link_id}"
