@@ -11,6 +11,7 @@ cross-site ``fetch`` with one needs a CORS preflight this API never answers).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -151,7 +152,13 @@ def with_session(status: int, body: Any, current: Session) -> Response:
 def _static(name: str) -> Callable[[], Response]:
     def route() -> Response:
         file, content_type = _ASSETS[name]
-        return Response(status_code=200, body=asset(file), content_type=content_type)
+        body = asset(file)
+        if name == "":
+            # The page's own path (/<stage>/setup, or a custom domain's base path): its files and
+            # API are below it. Only that path is put in, and only into attributes we wrote.
+            base = str(app.request.request_context.get("path") or "/setup").rstrip("/")
+            body = body.replace("{{base}}", html.escape(base, quote=True))
+        return Response(status_code=200, body=body, content_type=content_type)
 
     return route
 

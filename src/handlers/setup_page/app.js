@@ -3,7 +3,8 @@
 "use strict";
 
 (function () {
-  const API = "api/";
+  const BASE = document.body.dataset.base; // the page's own path, e.g. /v1/setup
+  const API = BASE + "/api/";
   const POLL_MS = 3000;
   const $ = (id) => document.getElementById(id);
   let overview = null;
@@ -120,7 +121,7 @@
   }
 
   async function loadSteps() {
-    const response = await fetch("idp.json", { credentials: "same-origin" });
+    const response = await fetch(BASE + "/idp.json", { credentials: "same-origin" });
     idpSteps = await response.json();
     const select = $("idp");
     for (const idp of idpSteps.idps) {
