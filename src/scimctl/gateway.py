@@ -1317,13 +1317,13 @@ def banner(running: RunningGateway) -> str:
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
         + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + f"Token:       {token}\n"
+        f"Try:         {try_it}\n"
         + (
             f"Setup link:  {running.setup_link} (one use; the IT admin's page)\n"
             if running.setup_link
             else ""
         )
-        + f"Token:       {token}\n"
-        f"Try:         {try_it}\n"
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"
             if running.events_file

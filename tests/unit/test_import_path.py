@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management")
+HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management", "setup")
 
 # Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
 NEVER = (
@@ -53,6 +53,21 @@ NO_RESOLVER = ("aws_lambda_powertools.event_handler",)
 
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
+    # The setup page's function: the management code plus the setup session (docs/setup-page.md).
+    "setup": (
+        "aws_lambda_powertools.utilities.idempotency",
+        "aws_lambda_powertools.utilities.batch",
+        "handlers.resources",
+        "handlers.audit",
+        "core.auth",
+        "core.events",
+        "core.filter",
+        "core.patch",
+        "core.bulk",
+        "core.users",
+        "core.groups",
+        "core.query.listing",
+    ),
     "management": (
         "aws_lambda_powertools.utilities.idempotency",  # core.idempotency: one GetItem, one transaction
         "aws_lambda_powertools.utilities.batch",
@@ -141,6 +156,7 @@ NEEDED = {
     "bulk": ("core.bulk", "handlers.audit"),
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
     "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
+    "setup": ("core.setup_links", "core.setup_desk", "handlers.problem", "core.store.setup_links_table"),
 }
 
 LAMBDA_ENV = {

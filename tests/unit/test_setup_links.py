@@ -427,3 +427,75 @@ def test_link_items_become_setup_events_and_a_sliding_session_does_not(tenants: 
     assert "sessionHash" not in json.dumps(detail)
     slid = dict(redeemed) | {"sessionExpiresAt": {"S": "2099-01-01T00:00:00.000Z"}}
     assert events_for_record(record("MODIFY", slid, redeemed), "https://x/v1/scim/v2") == []
+
+
+# -- sliding expiry and the cost of each route ---------------------------------------------------------
+def _link_item(tenant: str, link_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = boto3.client("dynamodb").get_item(
+        TableName=TABLE_NAME, Key={"PK": {"S": f"T#{tenant}#SETUP"}, "SK": {"S": f"LINK#{link_id}"}}
+    )["Item"]
+    return item
+
+
+def _set(tenant: str, link_id: str, **values: str) -> None:
+    names = {f"#{k}": k for k in values}
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE_NAME,
+        Key={"PK": {"S": f"T#{tenant}#SETUP"}, "SK": {"S": f"LINK#{link_id}"}},
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{k}": {"S": v} for k, v in values.items()},
+    )
+
+
+def _iso(seconds_from_now: int) -> str:
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_a_session_slides_by_an_idle_hour_and_ends_when_idle(tenants: tuple[str, str]) -> None:
+    link = new_link("acme")
+    cookie = redeem(link["url"]).cookie
+    _set("acme", link["id"], sessionExpiresAt=_iso(600))  # 50 minutes without a request
+    answer = call("GET", "/setup/api/overview", cookie=cookie)
+    assert answer.status == 200
+    slid = _link_item("acme", link["id"])["sessionExpiresAt"]["S"]
+    assert slid > _iso(3500)  # an hour from now again
+    assert int(re.search(r"Max-Age=(\d+)", answer.headers["Set-Cookie"])[1]) > 3500  # type: ignore[index]
+    _set("acme", link["id"], sessionExpiresAt=_iso(-1))  # an hour without a request
+    assert call("GET", "/setup/api/overview", cookie=cookie).status == 401
+
+
+def test_a_session_never_outlives_its_link(tenants: tuple[str, str]) -> None:
+    link = new_link("acme", ttl_seconds=600)
+    opened = redeem(link["url"])
+    max_age = int(re.search(r"Max-Age=(\d+)", opened.headers["Set-Cookie"])[1])  # type: ignore[index]
+    assert 500 < max_age <= 600  # capped at the link's expiry, not an hour
+    item = _link_item("acme", link["id"])
+    assert item["sessionExpiresAt"]["S"] <= item["expiresAt"]["S"]
+    _set("acme", link["id"], expiresAt=_iso(-1), sessionExpiresAt=_iso(3000))
+    assert call("GET", "/setup/api/tokens", cookie=opened.cookie).status == 401
+
+
+def test_each_setup_route_costs_a_constant_number_of_dynamodb_calls(
+    tenants: tuple[str, str], admin: Admin, dynamodb_calls: list[str]
+) -> None:
+    for n in range(3):
+        admin.issue_token("acme", f"t{n}")
+    link = new_link("acme")
+    dynamodb_calls.clear()
+    cookie = redeem(link["url"]).cookie
+    # The link, the tenant, the conditional redemption, the tenant for the overview.
+    assert dynamodb_calls == ["GetItem", "GetItem", "UpdateItem", "GetItem"], dynamodb_calls
+    expected = {
+        "/setup/api/overview": ["GetItem", "GetItem"],  # the session (its link), the tenant
+        "/setup/api/tokens": ["GetItem", "GetItem", "Query"],
+        "/setup/api/health": ["GetItem", "GetItem", "BatchGetItem", "Query"],  # + the audit client's Query
+        "/setup/api/log": ["GetItem", "GetItem"],  # + the audit client's Query
+    }
+    for path, calls in expected.items():
+        dynamodb_calls.clear()
+        assert call("GET", path, cookie=cookie).status == 200
+        assert dynamodb_calls == calls, path
