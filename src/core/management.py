@@ -567,6 +567,20 @@ class Management:
             return self._default_stamp()
         return stamp
 
+    def record_write(
+        self,
+        stamp: Stamp | None,
+        tenant_id: str,
+        *,
+        method: str,
+        resource_type: str,
+        resource_id: str,
+        changed: tuple[str, ...],
+        status: int,
+    ) -> None:
+        """A management write made by another core module (a setup link) in the audit trail."""
+        self._record(self._stamped(stamp), tenant_id, method, resource_type, resource_id, changed, status)
+
     def _record(  # noqa: PLR0917 - one audit record's fields, in their order
         self,
         stamp: Stamp | None,

@@ -199,7 +199,28 @@ class SetupLinks:
         )
         created = CreatedLink(link, f"{self._page_url}#{credential}")
         self._table.put(link, stamp, also_write(created) if also_write else ())
+        changed = ("expires_at", "return_url") if link.return_url else ("expires_at",)
+        self._audit(stamp, tenant_id, "POST", link_id, changed, 201)
         return created
+
+    def _audit(  # noqa: PLR0917 - one audit record's fields
+        self,
+        stamp: Stamp | None,
+        tenant_id: str,
+        method: str,
+        link_id: str,
+        changed: tuple[str, ...],
+        status: int,
+    ) -> None:
+        self._management.record_write(
+            stamp,
+            tenant_id,
+            method=method,
+            resource_type="SetupLink",
+            resource_id=link_id,
+            changed=changed,
+            status=status,
+        )
 
     def created_view(self, created: CreatedLink) -> dict[str, Any]:
         return {"id": created.link.link_id, "url": created.url, "expires_at": _iso(created.link.expires_at)}
@@ -231,6 +252,7 @@ class SetupLinks:
             if exc.status == 404:
                 raise SetupLinkNotFound(str(exc.detail)) from exc
             raise
+        self._audit(stamp, tenant_id, "DELETE", link_id, ("revoked_at",), 204)
 
     # -- the setup page's side --------------------------------------------------------------------
     def redeem(self, fragment: str, request_id: str) -> Opened:
@@ -260,6 +282,7 @@ class SetupLinks:
             tenant_id, link_id, link.secret_hash, _hash(cookie), expires, now, session.stamp(request_id)
         ):
             raise LinkRefused("used")  # another tab or a replay won the conditional write
+        self._audit(session.stamp(request_id), tenant_id, "PATCH", link_id, ("redeemed_at",), 200)
         return Opened(session, cookie)
 
     def session(self, cookie: str | None) -> Session:

@@ -286,7 +286,12 @@ def test_token_actions_are_audited_and_evented_with_the_setup_session_as_actor(
     )["Item"]
     assert item["changedBy"]["S"] == actor
     log = call("GET", "/setup/api/log", cookie=cookie)
-    assert {row["actor"] for row in log.body["data"]} == {actor}
+    assert [(r["method"], r["resource_type"], r["actor"]) for r in log.body["data"]] == [
+        ("DELETE", "Token", actor),
+        ("POST", "Token", actor),
+        ("PATCH", "SetupLink", actor),  # the link was redeemed by this session
+        ("POST", "SetupLink", "arn:aws:sts::123456789012:assumed-role/saas-onboarding/saas-backend"),
+    ]
 
 
 def test_the_log_filters_errors_and_holds_no_values(tenants: tuple[str, str], admin: Admin) -> None:
@@ -320,7 +325,12 @@ def test_the_log_filters_errors_and_holds_no_values(tenants: tuple[str, str], ad
     )
     cookie = session_for("acme")
     every = call("GET", "/setup/api/log", cookie=cookie).body["data"]
-    assert [r["status"] for r in every] == [400, 201]  # newest first
+    assert [(r["resource_type"], r["status"]) for r in every] == [  # newest first
+        ("User", 400),
+        ("User", 201),
+        ("SetupLink", 200),  # this session's redemption
+        ("SetupLink", 201),
+    ]
     assert every[1]["changed_attributes"] == ["userName", "name.givenName"]
     assert set(every[1]) <= {
         "at",
