@@ -229,6 +229,18 @@ def test_the_page_cannot_be_framed_and_each_idp_has_its_steps(
         clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": min(box["height"], 1600)}
         page.screenshot(path=str(directory / f"{idp}.png"), clip=clip, full_page=True)
         assert (directory / f"{idp}.png").stat().st_size > 10_000
+    # Readable on a phone: nothing wider than the screen but the tables, which scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    if SCREENSHOTS:
+        page.screenshot(path=str(directory / "phone.png"))
+    # Keyboard: Tab from the top reaches the Tenant URL's Copy button and Generate token.
+    page.locator("body").focus()
+    reached = set()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id"))
+    assert {"tenant-url", "copy-url", "token-name", "generate"} <= reached, reached
     # Another origin that frames the page gets an empty frame (frame-ancestors 'none', DENY).
     framer = context.new_page()
     framer.set_content(f'<iframe id="f" src="{running.setup_url}"></iframe>')
