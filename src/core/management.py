@@ -397,8 +397,10 @@ class Management:
         view: Callable[[T], dict[str, Any]],
     ) -> tuple[int, dict[str, Any]]:
         """(201, view) of a create that takes `also_write` items (e.g. a setup link); a retry with
-        the same key replays the first answer, as `issue_token_once` does."""
-        self.require_tenant(tenant_id)
+        the same key replays the first answer, as `issue_token_once` does. `create` checks the
+        tenant (one read); only its id is checked here, before it names any key."""
+        if not is_valid_tenant_id(tenant_id):
+            raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
         fingerprint, replay = self._replay(key, tenant_id, operation, request)
         if replay is not None:
             return replay
