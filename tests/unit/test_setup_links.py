@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from pydantic import ValidationError
 
 from core.events import events_for_record
 from core.store.audit_table import AuditTable
@@ -509,3 +510,28 @@ def test_each_setup_route_costs_a_constant_number_of_dynamodb_calls(
         dynamodb_calls.clear()
         assert call("GET", path, cookie=cookie).status == 200
         assert dynamodb_calls == calls, path
+
+
+def test_the_logos_origin_is_the_only_image_source_added_and_branding_is_data(
+    tenants: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers import settings  # noqa: PLC0415
+
+    monkeypatch.setenv("SAAS_LOGO_URL", "https://cdn.example.com/brand/logo.svg")
+    monkeypatch.setenv("SAAS_ACCENT_COLOUR", "#aa3300")
+    settings.setup_settings.cache_clear()
+    answer = call("GET", "/setup/api/branding")
+    csp = answer.headers["Content-Security-Policy"]
+    assert "img-src 'self' https://cdn.example.com;" in csp
+    assert "script-src" not in csp  # scripts stay on default-src 'self'
+    assert answer.body == {
+        "name": "Example SaaS",
+        "logo_url": "https://cdn.example.com/brand/logo.svg",
+        "accent": "#aa3300",
+    }
+    # Not a colour: the deploy fails loudly (the template's AllowedPattern refuses it first).
+    monkeypatch.setenv("SAAS_ACCENT_COLOUR", "red;background:url(x)")
+    settings.setup_settings.cache_clear()
+    with pytest.raises(ValidationError, match="SAAS_ACCENT_COLOUR"):
+        call("GET", "/setup/api/branding")
+    settings.setup_settings.cache_clear()
