@@ -104,6 +104,12 @@ def security_headers() -> dict[str, str]:
 
 
 def cookie_path() -> str:
+    """The setup API's path as the browser sees it: /<stage>/setup/api on the execute-api host, or
+    below a custom domain's base path (what ``requestContext.path`` holds before /setup/api/)."""
+    path = str(app.request.request_context.get("path") or "")
+    prefix, found, _ = path.partition("/setup/api/")
+    if found:
+        return f"{prefix}/setup/api"
     stage = str(app.request.request_context.get("stage") or "")
     return f"/{stage}/setup/api" if stage else "/setup/api"
 

@@ -9,6 +9,7 @@ actions are recorded with the setup session as their actor.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -22,6 +23,7 @@ from core.store.audit_table import AuditTable
 from handlers import setup
 from scimctl.admin import Admin
 from tests.conftest import TABLE_NAME
+from tests.support import FakeContext
 from tests.unit import management_calls
 from tests.unit.setup_calls import ORIGIN, WRITE, Answer, call, redeem
 
@@ -535,3 +537,21 @@ def test_the_logos_origin_is_the_only_image_source_added_and_branding_is_data(
     with pytest.raises(ValidationError, match="SAAS_ACCENT_COLOUR"):
         call("GET", "/setup/api/branding")
     settings.setup_settings.cache_clear()
+
+
+def test_the_cookie_path_follows_the_path_the_browser_used(tenants: tuple[str, str]) -> None:
+    """Behind a custom domain (base path "scim-setup", no stage in the URL) the cookie must still be
+    sent to the setup API: its Path comes from requestContext.path, not from the stage name."""
+    from tests.unit import setup_calls  # noqa: PLC0415
+
+    link = new_link("acme")
+    event = copy.deepcopy(setup_calls.BASE_EVENT)
+    event.update(resource="/setup/api/session", path="/setup/api/session", httpMethod="POST")
+    event["requestContext"].update(
+        resourcePath="/setup/api/session", httpMethod="POST", path="/scim-setup/setup/api/session"
+    )
+    event["headers"] = dict(event["headers"]) | WRITE | {"Content-Type": "application/json"}
+    event["body"] = json.dumps({"link": link["url"].partition("#")[2]})
+    result = setup.lambda_handler(event, FakeContext("SetupFunction"))
+    assert result["statusCode"] == 201, result["body"]
+    assert "; Path=/scim-setup/setup/api;" in result["headers"]["Set-Cookie"]
