@@ -50,6 +50,7 @@ from core.profiles import Profile  # noqa: E402
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
 from handlers import authorizer, aws_clients, bulk, groups, management, resources, settings, users  # noqa: E402
+from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -66,6 +67,7 @@ def reset_handler_state() -> None:
     settings.reset()
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
+    events_handler.journal.cache_clear()
     resources.reset()
 
 
