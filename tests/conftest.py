@@ -67,6 +67,7 @@ def reset_handler_state() -> None:
     settings.reset()
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
+    management.journal.cache_clear()
     events_handler.journal.cache_clear()
     resources.reset()
 

@@ -69,7 +69,8 @@ _CURSOR_BYTES: Final = 16
 _MAX_CURSOR_LENGTH: Final = 512
 T = TypeVar("T")
 STACK_PK: Final = "STACK#EVENTS"
-STACK_COUNTER_KEY: Final = {"PK": {"S": "STACK"}, "SK": {"S": "COUNT#EVENTS"}}
+COUNTER_SK: Final = "#COUNT"  # next to the id markers (64 hex digits), never in a feed's partition
+STACK_COUNTER_KEY: Final = {"PK": {"S": f"{STACK_PK}#ID"}, "SK": {"S": COUNTER_SK}}
 STACK_SCOPE: Final = "#stack"  # the cursor scope of the stack-wide feed
 EVENT_KIND: Final = "journal"
 
@@ -162,7 +163,7 @@ def event_ids_pk(tenant_id: str) -> str:
 
 
 def tenant_counter_key(tenant_id: str) -> dict[str, Any]:
-    return {"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": "COUNT#EVENTS"}}
+    return {"PK": {"S": event_ids_pk(tenant_id)}, "SK": {"S": COUNTER_SK}}
 
 
 def _seq_sk(sequence: int) -> str:
@@ -248,8 +249,8 @@ class Journal:
         seen: set[str] = set()
         for item in items:
             pk, sk = item["PK"]["S"], item["SK"]["S"]
-            if sk == "COUNT#EVENTS":
-                scope = STACK_SCOPE if pk == "STACK" else item["tenantId"]["S"]
+            if sk == COUNTER_SK:
+                scope = STACK_SCOPE if pk == STACK_COUNTER_KEY["PK"]["S"] else item["tenantId"]["S"]
                 counters.values[scope] = int(item["seq"]["N"])
                 counters.known.add(scope)
             else:
