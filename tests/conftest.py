@@ -49,7 +49,17 @@ os.environ.pop("AWS_PROFILE", None)
 from core.profiles import Profile  # noqa: E402
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, bulk, groups, management, resources, settings, users  # noqa: E402
+from handlers import (  # noqa: E402
+    authorizer,
+    aws_clients,
+    bulk,
+    groups,
+    management,
+    management_directory,
+    resources,
+    settings,
+    users,
+)
 from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
@@ -69,6 +79,7 @@ def reset_handler_state() -> None:
     management.management.cache_clear()
     management.journal.cache_clear()
     events_handler.journal.cache_clear()
+    management_directory.reset()
     resources.reset()
 
 

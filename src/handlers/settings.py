@@ -55,6 +55,18 @@ class ManagementSettings(AuditSettings):
     event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
 
 
+class DirectorySettings(CommonSettings):
+    """The directory function's environment (read-only management routes)."""
+
+    # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: each resource's meta.location.
+    scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+
+
+@cache
+def directory_settings() -> DirectorySettings:
+    return DirectorySettings.model_validate(dict(os.environ))
+
+
 @cache
 def management_settings() -> ManagementSettings:
     return ManagementSettings.model_validate(dict(os.environ))
@@ -86,3 +98,4 @@ def reset() -> None:
     audit_settings.cache_clear()
     events_settings.cache_clear()
     management_settings.cache_clear()
+    directory_settings.cache_clear()
