@@ -31,12 +31,12 @@ serve: install
 test: lint typecheck template-lint security build unit integration coverage
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/examples
+	$(BIN)/ruff format --check src tests bench docs/examples
 
 format: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench docs/examples
+	$(BIN)/ruff check --fix src tests bench docs/examples
 
 typecheck: install
 	$(BIN)/mypy

@@ -187,6 +187,22 @@ def test_a_cursor_older_than_the_retention_is_gone(journal: Journal, clock: Cloc
     assert raised.value.status == 410
 
 
+def test_a_consumer_that_keeps_polling_a_quiet_feed_keeps_a_live_cursor(
+    journal: Journal, clock: Clock
+) -> None:
+    journal.append([event("acme", 0)])
+    cursor = journal.tenant_page("acme", after=None, limit=10).next_cursor  # reached the end
+
+    for _ in range(3):  # nothing new for 60 days, polled every 20
+        clock.now += 20 * 86_400
+        page = journal.tenant_page("acme", after=cursor, limit=10)
+        assert page.data == []
+        cursor = page.next_cursor
+
+    journal.append([event("acme", 1)])
+    assert [e.sequence for e in journal.tenant_page("acme", after=cursor, limit=10).data] == [2]
+
+
 def test_cursors_are_signed_and_bound_to_their_feed(journal: Journal) -> None:
     journal.append([event("acme", 0), event("beta", 0)])
     acme = journal.tenant_page("acme", after=None, limit=1).next_cursor

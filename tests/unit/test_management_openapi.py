@@ -90,6 +90,8 @@ def test_described_feed_events_are_the_events_the_code_answers(document: dict[st
         assert set(body) == set(described["properties"]) == set(described["required"]), name
         item = schema(document, described["properties"]["data"]["items"]["$ref"].rsplit("/", 1)[-1])
         assert set(body["data"][0]) == set(item["properties"]) == set(item["required"]), name
+
+
 def test_described_directory_reads_are_what_the_code_answers(
     document: dict[str, Any], admin: Management
 ) -> None:
