@@ -131,6 +131,17 @@ def test_a_large_batch_spans_transactions_without_a_gap(journal: Journal) -> Non
     )
 
 
+def test_a_batch_of_many_tenants_fits_each_transaction_with_their_counters(journal: Journal) -> None:
+    batch = [event(f"t{n % 20}", n) for n in range(100)]  # a stream batch of 20 tenants' changes
+
+    appended = journal.append(batch)
+
+    assert appended.journaled == 100
+    for tenant in {e.tenant_id for e in batch}:
+        assert [e.sequence for p in follow(journal, tenant, 200) for e in p.data] == [1, 2, 3, 4, 5]
+    assert [e.stack_sequence for p in follow(journal, None, 200) for e in p.data] == list(range(1, 101))
+
+
 def test_a_batch_that_loses_the_race_for_the_numbers_takes_the_next_ones(
     journal: Journal, clock: Clock
 ) -> None:

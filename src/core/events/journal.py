@@ -28,7 +28,8 @@ deliverer can redeliver from them. The design (docs/architecture.md, "The event 
   (410). A consumer that keeps polling renews its cursor with every empty page.
 
 DynamoDB calls: `append` costs one BatchGetItem (two above 100 keys) and one TransactWriteItems
-per 32 events; a feed page costs one Query (the stack feed: one Query and one BatchGetItem).
+per 32 events
+(fewer when they are of many tenants); a feed page costs one Query (the stack feed: one Query and one BatchGetItem).
 """
 
 from __future__ import annotations
@@ -59,8 +60,10 @@ DEFAULT_RETENTION_DAYS: Final = 30
 SETTLE_SECONDS: Final = 60
 # A cursor this close to the retention is refused: the events after it may be expiring.
 EXPIRY_MARGIN_SECONDS: Final = 3600
-# Items of one transaction: 1 stack counter + per tenant 1 counter + per event 3 items ≤ 100.
-EVENTS_PER_TRANSACTION: Final = 32
+# Items of one transaction: 1 stack counter + per tenant 1 counter + per event 3 items ≤ 100, so
+# at most 32 events (one tenant's) per transaction.
+MAX_TRANSACTION_ITEMS: Final = 100
+EVENTS_PER_TRANSACTION: Final = (MAX_TRANSACTION_ITEMS - 2) // 3
 MAX_TRANSACTION_BYTES: Final = 3_500_000  # TransactWriteItems takes at most 4 MB
 ATTEMPTS: Final = 8  # transactions tried per chunk when other batches take the numbers first
 # Items a type-filtered page examines at most (one Query): the page may then hold fewer events.
@@ -231,13 +234,18 @@ class Journal:
         return Appended(journaled, skipped, transactions, conflicts, calls)
 
     def _chunk(self, pending: Sequence[EventDetail]) -> list[EventDetail]:
+        """The longest prefix that fits one transaction: the stack counter, one counter per
+        tenant in it and three items per event within MAX_TRANSACTION_ITEMS, and under 4 MB."""
         chunk: list[EventDetail] = []
+        tenants: set[str] = set()
         size = 0
-        for event in pending[:EVENTS_PER_TRANSACTION]:
+        for event in pending:
             size += len(detail_json(event)) + 1024
-            if chunk and size > MAX_TRANSACTION_BYTES:
+            items = 1 + len(tenants | {event.tenant_id}) + 3 * (len(chunk) + 1)
+            if chunk and (items > MAX_TRANSACTION_ITEMS or size > MAX_TRANSACTION_BYTES):
                 break
             chunk.append(event)
+            tenants.add(event.tenant_id)
         return chunk
 
     def _read_state(self, events: Sequence[EventDetail]) -> tuple[_Counters, set[str], int]:
