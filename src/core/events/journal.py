@@ -28,8 +28,8 @@ deliverer can redeliver from them. The design (docs/architecture.md, "The event 
   (410). A consumer that keeps polling renews its cursor with every empty page.
 
 DynamoDB calls: `append` costs one BatchGetItem (two above 100 keys) and one TransactWriteItems
-per 32 events
-(fewer when they are of many tenants); a feed page costs one Query (the stack feed: one Query and one BatchGetItem).
+per 32 events (fewer when they are of many tenants); a feed page costs one Query (the stack
+feed: one Query and one BatchGetItem).
 """
 
 from __future__ import annotations
