@@ -94,6 +94,7 @@ EVENTS = {
     "EventsFunction": "EventsFunction/stream-user-created-then-deactivated.json",
     "ManagementFunction": "ManagementFunction/list-tenants.json",
     "SetupFunction": "SetupFunction/get-setup-page.json",
+    "DirectoryFunction": "DirectoryFunction/list-groups.json",
     BASELINE: "DiscoveryFunction/get-service-provider-config.json",
 }
 

@@ -57,11 +57,13 @@ from handlers import (  # noqa: E402
     bulk,
     groups,
     management,
+    management_directory,
     resources,
     settings,
     setup,
     users,
 )
+from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -80,6 +82,9 @@ def reset_handler_state() -> None:
     management.management.cache_clear()
     management.setup_links.cache_clear()
     setup.desk.cache_clear()
+    management.journal.cache_clear()
+    events_handler.journal.cache_clear()
+    management_directory.reset()
     resources.reset()
 
 

@@ -35,6 +35,9 @@ class EventsSettings(BaseModel):
     event_source: str = Field(alias="EVENT_SOURCE", min_length=1)
     # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: events' meta.location and $ref.
     scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+    # The event journal (the feed) lives in the stack's table, kept EventRetentionDays.
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
 
 
 class ManagementSettings(AuditSettings):
@@ -51,6 +54,8 @@ class ManagementSettings(AuditSettings):
     # https://<setup api>/<stage>/setup: the page a setup link opens (its secret after the "#").
     # Empty in the setup function itself (it never creates links; its own URL would be a cycle).
     setup_page_url: str = Field("", alias="SETUP_PAGE_URL", pattern=r"^(https?://.+)?$")
+    # The event feed's retention (EventRetentionDays): older cursors are answered 410.
+    event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
 
 
 class SetupSettings(ManagementSettings):
@@ -67,6 +72,18 @@ class SetupSettings(ManagementSettings):
 @cache
 def setup_settings() -> SetupSettings:
     return SetupSettings.model_validate(dict(os.environ))
+
+
+class DirectorySettings(CommonSettings):
+    """The directory function's environment (read-only management routes)."""
+
+    # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: each resource's meta.location.
+    scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+
+
+@cache
+def directory_settings() -> DirectorySettings:
+    return DirectorySettings.model_validate(dict(os.environ))
 
 
 @cache
@@ -101,3 +118,4 @@ def reset() -> None:
     events_settings.cache_clear()
     management_settings.cache_clear()
     setup_settings.cache_clear()
+    directory_settings.cache_clear()

@@ -553,7 +553,7 @@ class LocalGateway:
         self.tenant_buckets = TokenBuckets(throttle) if throttle is not None and throttle_tenants else None
         lock = threading.RLock()
         self._invoke_lock = lock
-        # Called after each request that reached a function (`scimctl serve --events-file`).
+        # Called after each request that reached a function: the events pump (local_events).
         self.after_write: Callable[[], object] | None = None
         self.functions = {
             fid: LocalFunction(
@@ -1223,10 +1223,11 @@ def start_gateway(
             loaded = store.load(aws)
             store.start()
             token_file = token_file or data_dir / DEMO_TOKEN_FILE
-        if events_file is not None:
-            # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
-            gateway.environment["SCIM_BASE_URL"] = api_url
-            gateway.after_write = events_pump(aws, events_file).pump
+        # Always on: the events function journals every event (the management API's feed) before
+        # it publishes; the entries go to the events file when there is one.
+        # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
+        gateway.environment["SCIM_BASE_URL"] = api_url
+        gateway.after_write = events_pump(aws, events_file).pump
         stack.enter_context(gateway)
         admin = Admin(
             TenantTable(aws.client("dynamodb"), aws.table_name),

@@ -21,7 +21,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management", "setup")
+HANDLERS = (
+    "authorizer",
+    "discovery",
+    "users",
+    "groups",
+    "bulk",
+    "events",
+    "management",
+    "management_directory",
+    "setup",
+)
 
 # Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
 NEVER = (
@@ -133,6 +143,14 @@ NOT_NEEDED = {
         "core.events",
         "aws_lambda_powertools.utilities.batch",
     ),
+    "management_directory": (
+        "handlers.audit",  # reads only: no audit record, no recording stores
+        "handlers.resources",
+        "core.bulk",
+        "core.auth",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
     "events": (
         "handlers.routing",  # a stream consumer, no REST routes
         "core.filter",
@@ -157,6 +175,7 @@ NEEDED = {
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
     "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
     "setup": ("core.setup_links", "core.setup_desk", "handlers.problem", "core.store.setup_links_table"),
+    "management_directory": ("core.directory", "core.query.listing", "handlers.problem"),
 }
 
 LAMBDA_ENV = {
