@@ -64,13 +64,13 @@ NO_RESOLVER = ("aws_lambda_powertools.event_handler",)
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
     # The setup page's function: the management code plus the setup session (docs/setup-page.md).
+    # (core.events comes with handlers.management's event feed since the feed's merge.)
     "setup": (
         "aws_lambda_powertools.utilities.idempotency",
         "aws_lambda_powertools.utilities.batch",
         "handlers.resources",
         "handlers.audit",
         "core.auth",
-        "core.events",
         "core.filter",
         "core.patch",
         "core.bulk",
