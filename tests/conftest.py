@@ -49,7 +49,17 @@ os.environ.pop("AWS_PROFILE", None)
 from core.profiles import Profile  # noqa: E402
 from core.store.tenants_table import TenantTable  # noqa: E402
 from core.store.token_hashes import TokenHashStore  # noqa: E402
-from handlers import authorizer, aws_clients, bulk, groups, management, resources, settings, users  # noqa: E402
+from handlers import (  # noqa: E402
+    authorizer,
+    aws_clients,
+    bulk,
+    groups,
+    management,
+    resources,
+    settings,
+    users,
+    webhooks,
+)
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -66,6 +76,8 @@ def reset_handler_state() -> None:
     settings.reset()
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
+    management.webhooks.cache_clear()
+    webhooks.reset()
     resources.reset()
 
 

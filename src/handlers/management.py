@@ -26,12 +26,14 @@ from core.store.idempotency_table import IdempotencyTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
+from core.webhooks.config import WebhookConfig
+from core.webhooks.targets import WebhookTargets
 from handlers import aws_clients, signing_keys
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.problem import json_response, problem_router
 from handlers.requests import header, json_body
 from handlers.routing import Response
-from handlers.settings import management_settings
+from handlers.settings import management_settings, webhook_settings
 
 app = problem_router()
 signing_keys.install()  # cursors are signed with the stack's key, as the SCIM API's are
@@ -56,6 +58,13 @@ class UpdateTenant(_Body):
     name: str | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
     profile: dict[str, Any] | None = None
+
+
+class PutWebhook(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    # Write-only; omitted: keep the current secret, or generate one (answered once) if none.
+    secret: str | None = Field(None, min_length=1, max_length=200, repr=False)
+    rotate: bool = False  # generate a new secret; the previous one still signs for 24 hours
 
 
 class CreateToken(_Body):
@@ -119,6 +128,13 @@ def management() -> Management:
         audit_retention_days=settings.audit_retention_days,
         scim_base_url=settings.scim_base_url,
     )
+
+
+@cache
+def webhooks() -> WebhookConfig:
+    settings = webhook_settings()
+    store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
+    return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
 
 
 def stamp() -> Stamp:
@@ -242,6 +258,47 @@ def audit(tenant: str) -> Response:
         tenant, since=since(), resource_id=app.request.query.get("user"), limit=limit(), cursor=cursor()
     )
     return json_response(200, page.to_json())
+
+
+# -- webhooks (docs/webhooks.md) --------------------------------------------------------------
+def _put_webhook(tenant: str | None) -> Response:
+    body, _ = parse(PutWebhook)
+    view = webhooks().put(tenant, body.url, body.secret, rotate=body.rotate)
+    logger.info("webhook target set", extra={"scope": view["scope"], "actor": stamp().actor})
+    # A generated secret is in this answer only: never cached by a proxy, never logged.
+    return json_response(200, view, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/webhook")
+def get_tenant_webhook(tenant: str) -> Response:
+    return json_response(200, webhooks().get(tenant))
+
+
+@app.put("/tenants/<tenant>/webhook")
+def put_tenant_webhook(tenant: str) -> Response:
+    return _put_webhook(tenant)
+
+
+@app.delete("/tenants/<tenant>/webhook")
+def delete_tenant_webhook(tenant: str) -> Response:
+    webhooks().delete(tenant)
+    return Response(status_code=204)
+
+
+@app.get("/webhook")
+def get_stack_webhook() -> Response:
+    return json_response(200, webhooks().get(None))
+
+
+@app.put("/webhook")
+def put_stack_webhook() -> Response:
+    return _put_webhook(None)
+
+
+@app.delete("/webhook")
+def delete_stack_webhook() -> Response:
+    webhooks().delete(None)
+    return Response(status_code=204)
 
 
 @lambda_entry
