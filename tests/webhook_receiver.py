@@ -30,15 +30,23 @@ class Receiver:
     deliveries: list[Delivery] = field(default_factory=list)
     url: str = ""
     received: threading.Condition = field(default_factory=threading.Condition)
+    gate: threading.Event = field(default_factory=threading.Event)  # cleared: answers wait
+    first_event_only: bool = False  # `statuses` answer the first event's attempts only
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def record(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        self.gate.wait(30)
         try:
             payload = Webhook(self.secret).verify(body, headers)
             verified = True
         except WebhookVerificationError:
             payload, verified = None, False
         with self.received:
-            status = self.statuses.pop(0) if self.statuses else 200
+            ids = [d.headers.get("webhook-id") for d in self.deliveries[:1]]
+            scripted = not self.first_event_only or ids in ([], [headers.get("webhook-id")])
+            status = self.statuses.pop(0) if self.statuses and scripted else 200
             self.deliveries.append(Delivery(path, headers, body, verified, payload, status))
             self.received.notify_all()
         return status
@@ -50,8 +58,10 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(secret: str, statuses: list[int] | None = None) -> Iterator[Receiver]:
-    receiver = Receiver(secret, list(statuses or []))
+def webhook_receiver(
+    secret: str, statuses: list[int] | None = None, *, first_event_only: bool = False
+) -> Iterator[Receiver]:
+    receiver = Receiver(secret, list(statuses or []), first_event_only=first_event_only)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -1,7 +1,7 @@
 """`scimctl`: tenants, tokens and the local gateway.
 
     scimctl serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR [--reset]] [--token-file F]
-                  [--events-file F]
+                  [--events-file F] [--webhook-url URL --webhook-secret whsec_…]
     scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore …
     scimctl [target] token issue|list|revoke|revoke-all …
     scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
@@ -32,6 +32,7 @@ from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
+from core.webhooks.delivery import RetrySchedule
 from scimctl import audit_cli, events_replay, tenant_restore
 from scimctl.admin import Admin, AdminError
 from scimctl.stack import DEFAULT_STATE_FILE, StackError, StackTarget, resolve_target
@@ -46,6 +47,13 @@ def parse_duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h or 30m")
     amount, unit = int(match[1]), match[2]
     return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+
+
+def _retry_schedule(text: str) -> RetrySchedule:
+    try:
+        return RetrySchedule.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--throttle",
         action="store_true",
         help="enforce the per-tenant usage plan rate (TenantRateLimit/TenantBurstLimit) as API Gateway does",
+    )
+    serve.add_argument(
+        "--webhook-url",
+        help="deliver every event as a signed webhook (Standard Webhooks) to this URL (docs/webhooks.md)",
+    )
+    serve.add_argument("--webhook-secret", help="the signing secret for --webhook-url: whsec_<base64>")
+    serve.add_argument(
+        "--webhook-retry-schedule",
+        type=_retry_schedule,
+        help="seconds between attempts, e.g. 1,1,1 (default: AWS's, 5 s to 10 h over 27.6 h)",
     )
     audit_cli.add_parser(sub)
     events_replay.add_parser(sub)
@@ -295,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             throttle_tenants=args.throttle,
             data_dir=args.data_dir,
             reset=args.reset,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+            webhook_schedule=args.webhook_retry_schedule,
         )
         return 0
     try:
