@@ -199,6 +199,14 @@ EXPECTED |= {
     "ManagementFunction/get-tenant-health.json": lambda r: (
         management_json(200)(r)["users"] == 1 or pytest.fail("demo has one user")
     ),
+    "ManagementFunction/put-tenant-webhook.json": lambda r: (
+        management_json(200)(r)["secret"].startswith("whsec_") or pytest.fail("no generated secret")
+    ),
+    # One EventBridge event from the webhooks queue; demo has no webhook target here, so the
+    # message is done with (not retried): tests/unit/test_webhooks_delivery.py delivers them.
+    "WebhooksFunction/sqs-user-deactivated.json": lambda r: (
+        r == {"batchItemFailures": []} or pytest.fail(f"messages failed: {r}")
+    ),
 }
 
 

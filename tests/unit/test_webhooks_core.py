@@ -165,3 +165,24 @@ def test_targets_live_in_secrets_manager_and_rotation_keeps_the_previous_secret(
     assert store.for_tenant("acme").scope == "stack"
     with pytest.raises(ValueError, match="invalid tenant id"):
         store.get("../tokens")
+
+
+def test_the_documented_receiver_snippet_verifies_and_refuses_tampering() -> None:
+    from tests.conftest import ROOT  # noqa: PLC0415
+
+    text = (ROOT / "docs/webhooks.md").read_text(encoding="utf-8")
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    secret, handled, seen = new_secret(), [], set()
+    namespace: dict[str, object] = {
+        "SECRET": secret,
+        "already_seen": lambda key: key in seen or bool(seen.add(key)),
+        "handle": lambda kind, data: handled.append(kind),
+    }
+    exec(compile(snippet, "docs/webhooks.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    receive = namespace["receive"]
+    msg = message()
+    headers = signed_headers(msg, [secret], datetime.now(UTC))
+    assert receive(msg.body.encode(), headers) == 200  # type: ignore[operator]
+    assert receive(msg.body.encode(), headers) == 200  # type: ignore[operator]  # a retry: not handled twice
+    assert handled == ["scim.user.deactivated"]
+    assert receive(msg.body.replace("u1", "u2").encode(), headers) == 400  # type: ignore[operator]
