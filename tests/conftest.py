@@ -60,6 +60,7 @@ from handlers import (  # noqa: E402
     users,
     webhooks,
 )
+from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -78,6 +79,8 @@ def reset_handler_state() -> None:
     management.management.cache_clear()
     management.webhooks.cache_clear()
     webhooks.reset()
+    management.journal.cache_clear()
+    events_handler.journal.cache_clear()
     resources.reset()
 
 

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import BadRequest
+from core.events.journal import Journal, TypeFilter
 from core.idempotency import IdempotencyKey
 from core.management import Management, Stamp
 from core.profiles import Profile, preset
@@ -135,6 +136,12 @@ def webhooks() -> WebhookConfig:
     settings = webhook_settings()
     store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
     return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
+
+
+@cache
+def journal() -> Journal:
+    settings = management_settings()
+    return Journal(aws_clients.dynamodb(), settings.table_name, settings.event_retention_days)
 
 
 def stamp() -> Stamp:
@@ -299,6 +306,26 @@ def put_stack_webhook() -> Response:
 def delete_stack_webhook() -> Response:
     webhooks().delete(None)
     return Response(status_code=204)
+
+
+# -- the event feed (core.events.journal) -------------------------------------------------------
+@app.get("/tenants/<tenant>/events")
+def tenant_events(tenant: str) -> Response:
+    management().require_tenant(tenant)  # 404 for a tenant that never existed, as every route
+    query = app.request.query
+    page = journal().tenant_page(
+        tenant, after=query.get("after") or None, limit=limit(), types=TypeFilter.parse(query.get("types"))
+    )
+    return json_response(200, page.to_json())
+
+
+@app.get("/events")
+def stack_events() -> Response:
+    query = app.request.query
+    page = journal().stack_page(
+        after=query.get("after") or None, limit=limit(), types=TypeFilter.parse(query.get("types"))
+    )
+    return json_response(200, page.to_json(stack=True))
 
 
 @lambda_entry

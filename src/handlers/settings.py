@@ -35,6 +35,9 @@ class EventsSettings(BaseModel):
     event_source: str = Field(alias="EVENT_SOURCE", min_length=1)
     # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: events' meta.location and $ref.
     scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+    # The event journal (the feed) lives in the stack's table, kept EventRetentionDays.
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
 
 
 class ManagementSettings(AuditSettings):
@@ -48,6 +51,8 @@ class ManagementSettings(AuditSettings):
     # The tenants' usage plan: each new tenant gets its own key in it (its own throttling bucket).
     usage_plan_id: str = Field("", alias="TENANT_USAGE_PLAN_ID")
     stack_name: str = Field(alias="STACK_NAME", min_length=1)
+    # The event feed's retention (EventRetentionDays): older cursors are answered 410.
+    event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
 
 
 class WebhookSettings(CommonSettings):

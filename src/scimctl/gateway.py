@@ -557,7 +557,7 @@ class LocalGateway:
         self.tenant_buckets = TokenBuckets(throttle) if throttle is not None and throttle_tenants else None
         lock = threading.RLock()
         self._invoke_lock = lock
-        # Called after each request that reached a function (`scimctl serve --events-file`).
+        # Called after each request that reached a function: the events pump (local_events).
         self.after_write: Callable[[], object] | None = None
         self.functions = {
             fid: LocalFunction(
@@ -1234,11 +1234,13 @@ def start_gateway(
         if webhook_url is not None:
             webhooks = start_local_webhooks(aws, webhook_url, webhook_secret, webhook_schedule)
             stack.callback(webhooks.stop)
-        if events_file is not None or webhooks is not None:
-            # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
-            gateway.environment["SCIM_BASE_URL"] = api_url
-            on_published = webhooks.submit if webhooks is not None else None
-            gateway.after_write = events_pump(aws, events_file, on_published).pump
+        # Always on: the events function journals every event (the management API's feed) before
+        # it publishes; the entries go to the events file when there is one, and to the local
+        # webhooks (`--webhook-url`).
+        # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
+        gateway.environment["SCIM_BASE_URL"] = api_url
+        on_published = webhooks.submit if webhooks is not None else None
+        gateway.after_write = events_pump(aws, events_file, on_published).pump
         stack.enter_context(gateway)
         admin = Admin(
             TenantTable(aws.client("dynamodb"), aws.table_name),

@@ -1,12 +1,16 @@
 """Provisioning events on a laptop: moto's DynamoDB stream → the real events handler → a file.
 
-`scimctl serve --events-file F` runs the production path with one substitution. After each
+`scimctl serve` runs the production path with one substitution. After each
 request that reached a function, the gateway calls `StreamPump.pump`: it reads the table's stream
 from moto (DynamoDB Streams' `GetShardIterator` / `GetRecords`, from just after the last record
 it handled), wraps the records in the event Lambda's event source mapping would send, and calls
 `handlers.events.process_batch`, the function `lambda_handler` calls, with the EventBridge sink
-replaced by `JsonLinesSink`: each PutEvents entry is appended to F as one line of JSON, exactly as
-it would have been put on the bus. The pump holds the gateway's AWS lock, so records are handled
+replaced by `JsonLinesSink` (``--events-file F``, or ``DIR/events.jsonl`` with ``--data-dir``):
+each PutEvents entry is appended to F as one line of JSON, exactly as it would have been put on
+the bus; without a file, `DiscardingSink` accepts them as a bus without rules does. Either way
+the handler first writes the batch to the event journal in moto's table (`core.events.journal`),
+so the management API's feed works locally and, being table items, survives a restart with
+``--data-dir``. The pump holds the gateway's AWS lock, so records are handled
 once each and lines appear in stream order even when requests run concurrently; a request's
 events are in the file before its response is sent.
 
@@ -96,6 +100,13 @@ class TableStream:
                 return
 
 
+class DiscardingSink:
+    """An EventSink that accepts every entry (a bus with no rule): the journal still gets them."""
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        return [None] * len(entries)
+
+
 class JsonLinesSink:
     """An EventSink that appends each PutEvents entry to a file, one JSON object per line."""
 
@@ -113,7 +124,8 @@ class JsonLinesSink:
 
 
 class FanOutSink:
-    """The file (when there is one) and then `on_published` (the local webhooks), per batch."""
+    """The file (when there is one; else the entries are discarded, a bus with no rule) and then
+    `on_published` (the local webhooks), per batch."""
 
     def __init__(
         self,
@@ -124,7 +136,7 @@ class FanOutSink:
         self._on_published = on_published
 
     def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
-        errors: list[str | None] = self.file.put(entries) if self.file else [None] * len(entries)
+        errors = (self.file or DiscardingSink()).put(entries)
         if self._on_published is not None:
             self._on_published([e for e, error in zip(entries, errors, strict=True) if error is None])
         return errors

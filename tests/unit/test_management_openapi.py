@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.events.journal import FeedEvent, FeedPage
 from core.management import IssuedToken, Management
 from core.tenants import Tenant
 from core.tokens import TokenMetadata
@@ -33,7 +34,7 @@ def test_every_management_route_is_described_and_nothing_else(document: dict[str
     routed = {(route.path, route.method.lower()) for route in template.routes}
     described = {(p, m) for p, item in document["paths"].items() for m in item if m in METHODS}
     assert described == routed
-    assert len(routed) == 16
+    assert len(routed) == 18
 
 
 def test_every_management_route_is_aws_iam_and_no_scim_route_is() -> None:
@@ -79,3 +80,13 @@ def test_described_health_is_the_health_the_code_answers(document: dict[str, Any
     assert set(health) == set(schema(document, "Health")["properties"])
     assert set(health["tokens"]) == set(schema(document, "Health")["properties"]["tokens"]["properties"])
     assert len(health["tokens"]["expiring_within_30_days"]) == 1
+
+
+def test_described_feed_events_are_the_events_the_code_answers(document: dict[str, Any]) -> None:
+    event = FeedEvent(id="a" * 64, sequence=1, type="scim.user.created", time="t", tenant_id="acme", data={})
+    page = FeedPage([event], "cursor")
+    for name, body in (("EventPage", page.to_json()), ("StackEventPage", page.to_json(stack=True))):
+        described = schema(document, name)
+        assert set(body) == set(described["properties"]) == set(described["required"]), name
+        item = schema(document, described["properties"]["data"]["items"]["$ref"].rsplit("/", 1)[-1])
+        assert set(body["data"][0]) == set(item["properties"]) == set(item["required"]), name

@@ -14,6 +14,14 @@
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 | audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
 | idempotency record | ``T#<t>#IDEM`` | ``<key digest>`` |  |  |
+| journaled event (the feed) | ``T#<t>#EVENTS`` | ``<sequence, 15 digits>`` |  |  |
+| event id marker / feed counter | ``T#<t>#EVENTS#ID`` | ``<event id>`` / ``#COUNT`` |  |  |
+| stack feed pointer | ``STACK#EVENTS`` | ``<stack sequence>`` |  |  |
+| stack feed counter | ``STACK#EVENTS#ID`` | ``#COUNT`` |  |  |
+
+The two ``STACK#`` partitions are the one exception to the tenant-first rule: the stack-wide
+feed (``GET /events``) has one order for every tenant; its items are pointers (tenant, sequence)
+and hold no tenant data (core.events.journal).
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
