@@ -78,6 +78,7 @@ def reset_handler_state() -> None:
     authorizer.authenticator.cache_clear()
     management.management.cache_clear()
     management.webhooks.cache_clear()
+    management.redelivery.cache_clear()
     webhooks.reset()
     management.journal.cache_clear()
     events_handler.journal.cache_clear()

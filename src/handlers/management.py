@@ -28,8 +28,9 @@ from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
 from core.webhooks.config import WebhookConfig
+from core.webhooks.redeliver import Redelivery
 from core.webhooks.targets import WebhookTargets
-from handlers import aws_clients, signing_keys
+from handlers import aws_clients, signing_keys, webhook_queue
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.problem import json_response, problem_router
 from handlers.requests import header, json_body
@@ -66,6 +67,12 @@ class PutWebhook(_Body):
     # Write-only; omitted: keep the current secret, or generate one (answered once) if none.
     secret: str | None = Field(None, min_length=1, max_length=200, repr=False)
     rotate: bool = False  # generate a new secret; the previous one still signs for 24 hours
+
+
+class Redeliver(_Body):
+    after: str | None = Field(None, max_length=1024)  # a feed cursor; none: from the oldest kept
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=200)
+    types: str | None = Field(None, max_length=1000)  # as the feed's ``types``: scim.user.*,…
 
 
 class CreateToken(_Body):
@@ -136,6 +143,18 @@ def webhooks() -> WebhookConfig:
     settings = webhook_settings()
     store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
     return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
+
+
+@cache
+def redelivery() -> Redelivery:
+    settings = management_settings()
+    queue_url = webhook_settings().webhook_queue_url
+    return Redelivery(
+        journal(),
+        lambda envelopes: webhook_queue.enqueue(queue_url, envelopes),
+        source=f"scim.{settings.stack_name}",
+        require_tenant=management().require_tenant,
+    )
 
 
 @cache
@@ -290,6 +309,16 @@ def put_tenant_webhook(tenant: str) -> Response:
 def delete_tenant_webhook(tenant: str) -> Response:
     webhooks().delete(tenant)
     return Response(status_code=204)
+
+
+@app.post("/tenants/<tenant>/webhook/redeliver")
+def redeliver_tenant_webhooks(tenant: str) -> Response:
+    # Idempotent by nature: a repeated page is delivered again with the same webhook-ids.
+    idempotency_key()  # a malformed key is still a 400, as on every POST
+    body, _ = parse(Redeliver)
+    answer = redelivery().page(tenant, after=body.after, limit=body.limit, types=body.types)
+    logger.info("webhooks redelivered", extra={"count": answer["redelivered"], "actor": stamp().actor})
+    return json_response(202, answer)
 
 
 @app.get("/webhook")

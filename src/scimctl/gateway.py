@@ -1230,6 +1230,8 @@ def start_gateway(
             loaded = store.load(aws)
             store.start()
             token_file = token_file or data_dir / DEMO_TOKEN_FILE
+        # Redeliveries (POST /tenants/{t}/webhook/redeliver) go to this queue, as in AWS.
+        gateway.environment["WEBHOOK_QUEUE_URL"] = webhook_queue_url(aws)
         webhooks = None
         if webhook_url is not None:
             webhooks = start_local_webhooks(aws, webhook_url, webhook_secret, webhook_schedule)
@@ -1317,9 +1319,23 @@ def start_local_webhooks(
         raise InvalidWebhookSecret("--webhook-url needs --webhook-secret (whsec_...)")
     targets = WebhookTargets(aws.client("secretsmanager"), aws.secrets_prefix)
     targets.put(None, url, check_secret(secret))
+    sqs, queue_url = aws.client("sqs"), webhook_queue_url(aws)
+
+    def inbox() -> list[dict[str, Any]]:
+        """Redeliveries the local management API queued (WebhooksQueue's part, locally)."""
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(message["Body"]) for message in got]
+
     return LocalWebhooks(
-        targets.for_tenant, UrllibSender(allow_loopback=True), schedule or RETRY_SCHEDULE
+        targets.for_tenant, UrllibSender(allow_loopback=True), schedule or RETRY_SCHEDULE, inbox=inbox
     ).start()
+
+
+def webhook_queue_url(aws: LocalAws) -> str:
+    """The local stand-in for WebhooksQueue in moto's SQS (created on first use)."""
+    return str(aws.client("sqs").create_queue(QueueName=f"{aws.stack_name}-WebhooksQueue")["QueueUrl"])
 
 
 def _remove_quietly(path: Path) -> None:

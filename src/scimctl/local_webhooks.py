@@ -32,6 +32,7 @@ from core.webhooks.targets import WebhookTarget
 log = logging.getLogger("scimctl.webhooks")
 
 TARGET_CACHE_SECONDS = 1.0  # a target set through the local management API is used within a second
+INBOX_POLL_SECONDS = 0.5  # how often the local webhooks queue (redeliveries) is read
 
 
 @dataclass(order=True)
@@ -51,8 +52,13 @@ class LocalWebhooks:
         sender: Sender,
         schedule: RetrySchedule = RETRY_SCHEDULE,
         clock: Callable[[], float] = time.monotonic,
+        inbox: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._targets_for = targets_for
+        # EventBridge events queued for delivery by others (POST /tenants/{t}/webhook/redeliver
+        # sends them to the local webhooks queue in moto, as to WebhooksQueue in AWS).
+        self._inbox = inbox
+        self._last_poll = float("-inf")
         self._sender = sender
         self._schedule = schedule
         self._clock = clock
@@ -79,10 +85,15 @@ class LocalWebhooks:
 
     def submit(self, entries: Sequence[Mapping[str, Any]]) -> None:
         """Queue each published entry for delivery; never blocks on the network."""
+        self._push(entries, WebhookMessage.from_put_events_entry)
+
+    def _push(
+        self, items: Sequence[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], WebhookMessage]
+    ) -> None:
         messages = []
-        for entry in entries:
+        for item in items:
             try:
-                messages.append(WebhookMessage.from_put_events_entry(entry))
+                messages.append(parse(item))
             except (KeyError, TypeError, ValueError):
                 log.warning("an event without idempotencyKey or tenantId is not delivered as a webhook")
         with self._wake:
@@ -97,12 +108,36 @@ class LocalWebhooks:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._stopping and (not self._due or self._due[0].at > self._clock()):
-                    self._wake.wait(None if not self._due else max(self._due[0].at - self._clock(), 0.0))
+                wait = self._next_wait()
+                if wait is None or wait > 0:
+                    self._wake.wait(wait)
                 if self._stopping:
                     return
-                due = heapq.heappop(self._due)
-            self._deliver(due)
+                ready = bool(self._due) and self._due[0].at <= self._clock()
+                due = heapq.heappop(self._due) if ready else None
+            if due is not None:
+                self._deliver(due)
+            self._poll_inbox()
+
+    def _next_wait(self) -> float | None:
+        """Seconds until the next delivery or inbox read is due; None: until something arrives."""
+        now = self._clock()
+        waits = [self._due[0].at - now] if self._due else []
+        if self._inbox is not None:
+            waits.append(self._last_poll + INBOX_POLL_SECONDS - now)
+        return max(min(waits), 0.0) if waits else None
+
+    def _poll_inbox(self) -> None:
+        if self._inbox is None or self._clock() - self._last_poll < INBOX_POLL_SECONDS:
+            return
+        self._last_poll = self._clock()
+        try:
+            envelopes = self._inbox()
+        except Exception:  # moto stopping, say: the next poll tries again
+            log.exception("the local webhooks queue could not be read")
+            return
+        if envelopes:
+            self._push(envelopes, WebhookMessage.from_eventbridge)
 
     def _target(self, tenant_id: str) -> WebhookTarget:
         now = self._clock()

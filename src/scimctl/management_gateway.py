@@ -128,6 +128,7 @@ def start_management(
     )
     # Tenants' scim_base_url: the local SCIM API (in AWS, the SCIM API's invoke URL).
     gateway.environment["SCIM_BASE_URL"] = api_url
+    gateway.environment["WEBHOOK_QUEUE_URL"] = scim.environment["WEBHOOK_QUEUE_URL"]  # redeliveries
     gateway.after_write = scim.after_write  # the provisioning events pump, when on
 
     def after_management_write() -> None:

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from core.webhooks.signature import new_secret
 from tests.integration.conftest import PATCH_OP, USER_SCHEMA, ScimHttp
+from tests.integration.sigv4_client import ManagementHttp
 from tests.integration.test_local_restart import start, token_of
 from tests.webhook_receiver import Delivery, webhook_receiver
 
@@ -159,3 +160,39 @@ def test_a_bad_secret_is_refused_at_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "secret must be 'whsec_'" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_redelivery_from_the_feed_over_the_local_management_api(tmp_path: Path) -> None:
+    secret = new_secret()
+    with webhook_receiver(secret) as receiver:
+        serve = start(tmp_path, tmp_path / "data", "--webhook-url", receiver.url, "--webhook-secret", secret)
+        try:
+            banner = serve.banner.splitlines()
+            management = ManagementHttp(
+                next(ln.split(":", 1)[1].strip() for ln in banner if "Management API:" in ln)
+            )
+            client = ScimHttp(serve.tenant_url, token_of(tmp_path / "data"))
+            for n in range(3):
+                created = client.post("/Users", {"schemas": [USER_SCHEMA], "userName": f"re{n}@example.com"})
+                assert created.status == 201, created.text
+            wait_until(lambda: ok_types(receiver.deliveries).count("scim.user.created") == 3)
+            pushed = [
+                d.headers["webhook-id"]
+                for d in receiver.deliveries
+                if d.payload["type"] == "scim.user.created"
+            ]
+            feed = management.get("/tenants/demo/events?types=scim.user.created")
+            assert feed.status == 200, feed.text
+            assert [e["id"] for e in feed.json["data"]] == pushed  # the feed's ids are the webhook-ids
+            before = len(receiver.deliveries)
+            redo = management.post(
+                "/tenants/demo/webhook/redeliver", {"types": "scim.user.created", "limit": 200}
+            )
+            assert redo.status == 202, redo.text
+            assert redo.json["ids"] == pushed
+            wait_until(lambda: len(receiver.deliveries) >= before + 3)
+        finally:
+            assert serve.stop() == 0
+    again = receiver.deliveries[before:]
+    assert sorted(d.headers["webhook-id"] for d in again) == sorted(pushed)  # the same ids: dedupable
+    assert all(d.verified for d in again)
