@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,15 +51,18 @@ class CachedTargets:
         self._seconds = seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, WebhookTarget]] = {}
+        self._lock = threading.Lock()
 
     def for_tenant(self, tenant_id: str) -> WebhookTarget:
-        now = self._clock()
-        hit = self._cache.get(tenant_id)
-        if hit is not None and now - hit[0] < self._seconds:
-            return hit[1]
-        target = self._targets.for_tenant(tenant_id)
-        self._cache[tenant_id] = (now, target)
-        return target
+        # One lock: a batch's threads wanting the same tenant make one Secrets Manager read.
+        with self._lock:
+            now = self._clock()
+            hit = self._cache.get(tenant_id)
+            if hit is not None and now - hit[0] < self._seconds:
+                return hit[1]
+            target = self._targets.for_tenant(tenant_id)
+            self._cache[tenant_id] = (now, target)
+            return target
 
 
 @cache

@@ -207,3 +207,23 @@ def test_a_refused_address_is_a_failed_attempt_and_nothing_secret_is_logged(
     assert secret not in logged
     assert "t0p" not in logged
     assert "changedAttributes" not in logged
+
+
+def test_a_delivery_costs_no_dynamodb_call_and_one_cached_secret_read(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_TARGET_CACHE_SECONDS", "60")
+    settings.reset()
+    webhooks.reset()
+    calls: list[str] = []
+    for client in (aws_clients.dynamodb(), aws_clients.secretsmanager(), aws_clients.sqs()):
+        client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+    with webhook_receiver(new_secret()) as receiver:
+        target("acme", receiver)
+        for n in range(5):
+            put_event("scim.user.updated", "acme", f"{n:02d}" * 32)
+        while poll(queues) != (0, 0):
+            pass
+        assert len(receiver.wait_for(5)) == 5
+    # The tenant's own target, read once and kept warm: five deliveries, one GetSecretValue.
+    assert calls == ["GetSecretValue"]

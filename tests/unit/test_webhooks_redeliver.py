@@ -8,7 +8,7 @@ import pytest
 
 from core.events.journal import Journal
 from core.webhooks.signature import new_secret
-from handlers import settings, webhooks
+from handlers import aws_clients, settings, webhooks
 from tests.conftest import TABLE_NAME
 from tests.unit.management_calls import call
 from tests.unit.test_event_journal import event
@@ -67,3 +67,23 @@ def test_redelivery_refuses_unknown_tenants_bad_cursors_and_bodies(journaled: li
     assert (
         call("POST", "/tenants/acme/webhook/redeliver", {"after": globex.body["next_cursor"]}).status == 400
     )
+
+
+@pytest.mark.parametrize("journaled_events", [20, 400])
+def test_a_redelivery_page_costs_the_same_calls_whatever_the_feed_size(
+    queues: dict[str, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    journaled_events: int,
+) -> None:
+    """One journal Query and one SendMessageBatch per 10 events per page (bench-style counts)."""
+    assert call("POST", "/tenants", {"tenant_id": "acme"}).status == 201
+    Journal(boto3.client("dynamodb"), TABLE_NAME).append([event("acme", n) for n in range(journaled_events)])
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", queues["queue"])
+    settings.reset()
+    call("GET", "/tenants/acme")  # warm: the tenant check's client exists before counting
+    calls: list[str] = []
+    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+        client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+    answer = call("POST", "/tenants/acme/webhook/redeliver", {"limit": 20})
+    assert answer.body["redelivered"] == 20
+    assert calls == ["GetItem", "Query", "SendMessageBatch", "SendMessageBatch"]
