@@ -31,12 +31,12 @@ serve: install
 test: lint typecheck template-lint security build unit integration coverage
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/examples
+	$(BIN)/ruff format --check src tests bench docs/examples
 
 format: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench docs/examples
+	$(BIN)/ruff check --fix src tests bench docs/examples
 
 typecheck: install
 	$(BIN)/mypy
@@ -83,6 +83,7 @@ coverage: install
 bench: install
 	$(BIN)/python -m bench.workload
 	$(BIN)/python -m bench.coldstart
+	$(BIN)/python -m bench.directory
 
 ## The local default under an IdP's initial sync, over real HTTP through `scimctl serve`: 10,000 users,
 ## 100 groups of 100 members, 4 clients; then a 100,000-user store. Prints p50/p95 per 1,000 users and

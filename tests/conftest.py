@@ -55,6 +55,7 @@ from handlers import (  # noqa: E402
     bulk,
     groups,
     management,
+    management_directory,
     resources,
     settings,
     users,
@@ -82,6 +83,7 @@ def reset_handler_state() -> None:
     webhooks.reset()
     management.journal.cache_clear()
     events_handler.journal.cache_clear()
+    management_directory.reset()
     resources.reset()
 
 

@@ -98,6 +98,15 @@ def invalid_tenant_id(tenant_id: str) -> InvalidTenantId:
     )
 
 
+def require_tenant(table: TenantTable, tenant_id: str) -> Tenant:
+    """The tenant, or 404 for an invalid, unknown or deleted id (one GetItem; the directory reads
+    use it too)."""
+    tenant = table.get_tenant(tenant_id) if is_valid_tenant_id(tenant_id) else None
+    if tenant is None or tenant.status is TenantStatus.DELETED:
+        raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
+    return tenant
+
+
 class Management:
     def __init__(
         self,
@@ -167,10 +176,7 @@ class Management:
         return self.require_tenant(tenant_id)
 
     def require_tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._table.get_tenant(tenant_id) if is_valid_tenant_id(tenant_id) else None
-        if tenant is None or tenant.status is TenantStatus.DELETED:
-            raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
-        return tenant
+        return require_tenant(self._table, tenant_id)
 
     def list_tenants(self) -> list[Tenant]:
         tenants = self._table.list_tenants()

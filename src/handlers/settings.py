@@ -71,6 +71,18 @@ def webhook_settings() -> WebhookSettings:
     return WebhookSettings.model_validate(dict(os.environ))
 
 
+class DirectorySettings(CommonSettings):
+    """The directory function's environment (read-only management routes)."""
+
+    # https://<api>.execute-api.<region>.<suffix>/<stage>/scim/v2: each resource's meta.location.
+    scim_base_url: str = Field(alias="SCIM_BASE_URL", pattern=r"^https?://")
+
+
+@cache
+def directory_settings() -> DirectorySettings:
+    return DirectorySettings.model_validate(dict(os.environ))
+
+
 @cache
 def management_settings() -> ManagementSettings:
     return ManagementSettings.model_validate(dict(os.environ))
@@ -103,3 +115,4 @@ def reset() -> None:
     events_settings.cache_clear()
     management_settings.cache_clear()
     webhook_settings.cache_clear()
+    directory_settings.cache_clear()

@@ -43,6 +43,7 @@ from scimctl.template import DEFAULT_ACCOUNT_ID
 log = logging.getLogger("scimctl.events")
 
 PAGE = 1000  # GetRecords' maximum
+BATCH_SIZE = 100  # template.yaml, EventsFunction's stream mapping: records per invocation
 
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -163,11 +164,16 @@ class StreamPump:
             records = list(self.stream.read())
             if not records:
                 return 0
-            response = process_batch(stream_event(records, self.stream.arn), self.sink)
+            # In batches of the mapping's size, as Lambda invokes the function: each batch is
+            # journaled and published on its own.
+            failures: list[Any] = []
+            for start in range(0, len(records), BATCH_SIZE):
+                batch = records[start : start + BATCH_SIZE]
+                response = process_batch(stream_event(batch, self.stream.arn), self.sink)
+                failures.extend(response.get("batchItemFailures") or [])
             last = self.stream.last_sequence_number
             if self.region is not None and last is not None:
                 trim_moto_stream(self.region, self.stream.table_name, last)
-        failures = response.get("batchItemFailures") or []
         if failures:
             # Lambda would retry these, then send them to the dead-letter queue; locally a record
             # that cannot be published is reported and skipped.

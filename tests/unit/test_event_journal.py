@@ -131,6 +131,17 @@ def test_a_large_batch_spans_transactions_without_a_gap(journal: Journal) -> Non
     )
 
 
+def test_a_batch_of_many_tenants_fits_each_transaction_with_their_counters(journal: Journal) -> None:
+    batch = [event(f"t{n % 20}", n) for n in range(100)]  # a stream batch of 20 tenants' changes
+
+    appended = journal.append(batch)
+
+    assert appended.journaled == 100
+    for tenant in {e.tenant_id for e in batch}:
+        assert [e.sequence for p in follow(journal, tenant, 200) for e in p.data] == [1, 2, 3, 4, 5]
+    assert [e.stack_sequence for p in follow(journal, None, 200) for e in p.data] == list(range(1, 101))
+
+
 def test_a_batch_that_loses_the_race_for_the_numbers_takes_the_next_ones(
     journal: Journal, clock: Clock
 ) -> None:
@@ -185,6 +196,22 @@ def test_a_cursor_older_than_the_retention_is_gone(journal: Journal, clock: Cloc
     with pytest.raises(CursorExpired) as raised:
         journal.tenant_page("acme", after=cursor, limit=1)
     assert raised.value.status == 410
+
+
+def test_a_consumer_that_keeps_polling_a_quiet_feed_keeps_a_live_cursor(
+    journal: Journal, clock: Clock
+) -> None:
+    journal.append([event("acme", 0)])
+    cursor = journal.tenant_page("acme", after=None, limit=10).next_cursor  # reached the end
+
+    for _ in range(3):  # nothing new for 60 days, polled every 20
+        clock.now += 20 * 86_400
+        page = journal.tenant_page("acme", after=cursor, limit=10)
+        assert page.data == []
+        cursor = page.next_cursor
+
+    journal.append([event("acme", 1)])
+    assert [e.sequence for e in journal.tenant_page("acme", after=cursor, limit=10).data] == [2]
 
 
 def test_cursors_are_signed_and_bound_to_their_feed(journal: Journal) -> None:

@@ -210,6 +210,39 @@ EXPECTED |= {
 }
 
 
+def check_directory(route: str) -> Callable[[dict[str, Any]], None]:
+    """The directory reads (events/DirectoryFunction) on the seeded user and group."""
+
+    def check(result: dict[str, Any]) -> None:
+        body = management_json(200)(result)
+        if route == "users":
+            assert [u["userName"] for u in body["data"]] == ["bjensen@example.com"]
+        elif route == "user":
+            assert (body["user"]["id"], body["user"]["meta"]["resourceType"]) == (USER_ID, "User")
+            assert [g["value"] for g in body["groups"]["data"]] == [GROUP_ID]
+        elif route == "groups":
+            assert [g["displayName"] for g in body["data"]] == ["Employees"]
+            assert "members" not in body["data"][0]
+        elif route == "group":
+            assert (body["group"]["id"], "members" in body["group"]) == (GROUP_ID, False)
+            assert [m["value"] for m in body["members"]["data"]] == [USER_ID]
+        else:
+            assert [ref["value"] for ref in body["data"]] == [GROUP_ID if route == "user-groups" else USER_ID]
+            assert body["next_cursor"] is None
+
+    return check
+
+
+EXPECTED |= {
+    "DirectoryFunction/list-users-by-username.json": check_directory("users"),
+    "DirectoryFunction/get-user.json": check_directory("user"),
+    "DirectoryFunction/list-user-groups.json": check_directory("user-groups"),
+    "DirectoryFunction/list-groups.json": check_directory("groups"),
+    "DirectoryFunction/get-group.json": check_directory("group"),
+    "DirectoryFunction/list-group-members.json": check_directory("members"),
+}
+
+
 @pytest.fixture
 def demo_with_event_token(admin: Admin, table: TenantTable, hashes: TokenHashStore) -> None:
     """Seed tenant demo and register the placeholder token the authorizer event carries."""

@@ -21,7 +21,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management")
+HANDLERS = (
+    "authorizer",
+    "discovery",
+    "users",
+    "groups",
+    "bulk",
+    "events",
+    "management",
+    "management_directory",
+)
 
 # Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
 NEVER = (
@@ -118,6 +127,14 @@ NOT_NEEDED = {
         "core.events",
         "aws_lambda_powertools.utilities.batch",
     ),
+    "management_directory": (
+        "handlers.audit",  # reads only: no audit record, no recording stores
+        "handlers.resources",
+        "core.bulk",
+        "core.auth",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
     "events": (
         "handlers.routing",  # a stream consumer, no REST routes
         "core.filter",
@@ -141,6 +158,7 @@ NEEDED = {
     "bulk": ("core.bulk", "handlers.audit"),
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
     "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
+    "management_directory": ("core.directory", "core.query.listing", "handlers.problem"),
 }
 
 LAMBDA_ENV = {

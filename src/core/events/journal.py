@@ -22,11 +22,14 @@ deliverer can redeliver from them. The design (docs/architecture.md, "The event 
 * Each event's id is its `idempotencyKey`; an id marker (``T#<t>#EVENTS#ID`` / id) is put in the
   same transaction, conditional on its absence, and the batch reads the markers first: a batch
   Lambda retries journals only the events not already journaled.
-* A cursor names the last sequence number read and when that event was journaled; a cursor older
-  than the retention (its next events may be gone) is refused with `CursorExpired` (410).
+* A cursor names the last sequence number read and a time the events after it are younger than
+  (the last event's journal time, or the time of reading when the page reached the end); a
+  cursor older than the retention (its next events may be gone) is refused with `CursorExpired`
+  (410). A consumer that keeps polling renews its cursor with every empty page.
 
 DynamoDB calls: `append` costs one BatchGetItem (two above 100 keys) and one TransactWriteItems
-per 32 events; a feed page costs one Query (the stack feed: one Query and one BatchGetItem).
+per 32 events (fewer when they are of many tenants); a feed page costs one Query (the stack
+feed: one Query and one BatchGetItem).
 """
 
 from __future__ import annotations
@@ -57,8 +60,10 @@ DEFAULT_RETENTION_DAYS: Final = 30
 SETTLE_SECONDS: Final = 60
 # A cursor this close to the retention is refused: the events after it may be expiring.
 EXPIRY_MARGIN_SECONDS: Final = 3600
-# Items of one transaction: 1 stack counter + per tenant 1 counter + per event 3 items ≤ 100.
-EVENTS_PER_TRANSACTION: Final = 32
+# Items of one transaction: 1 stack counter + per tenant 1 counter + per event 3 items ≤ 100, so
+# at most 32 events (one tenant's) per transaction.
+MAX_TRANSACTION_ITEMS: Final = 100
+EVENTS_PER_TRANSACTION: Final = (MAX_TRANSACTION_ITEMS - 2) // 3
 MAX_TRANSACTION_BYTES: Final = 3_500_000  # TransactWriteItems takes at most 4 MB
 ATTEMPTS: Final = 8  # transactions tried per chunk when other batches take the numbers first
 # Items a type-filtered page examines at most (one Query): the page may then hold fewer events.
@@ -229,13 +234,18 @@ class Journal:
         return Appended(journaled, skipped, transactions, conflicts, calls)
 
     def _chunk(self, pending: Sequence[EventDetail]) -> list[EventDetail]:
+        """The longest prefix that fits one transaction: the stack counter, one counter per
+        tenant in it and three items per event within MAX_TRANSACTION_ITEMS, and under 4 MB."""
         chunk: list[EventDetail] = []
+        tenants: set[str] = set()
         size = 0
-        for event in pending[:EVENTS_PER_TRANSACTION]:
+        for event in pending:
             size += len(detail_json(event)) + 1024
-            if chunk and size > MAX_TRANSACTION_BYTES:
+            items = 1 + len(tenants | {event.tenant_id}) + 3 * (len(chunk) + 1)
+            if chunk and (items > MAX_TRANSACTION_ITEMS or size > MAX_TRANSACTION_BYTES):
                 break
             chunk.append(event)
+            tenants.add(event.tenant_id)
         return chunk
 
     def _read_state(self, events: Sequence[EventDetail]) -> tuple[_Counters, set[str], int]:
@@ -346,19 +356,20 @@ class Journal:
         types = types or TypeFilter()
         limit = _check_limit(limit)
         position = self._decode(tenant_id, after)
-        items = self._query(events_pk(tenant_id), position[0] if position else None, limit, bool(types))
+        items, more = self._query(events_pk(tenant_id), position[0] if position else None, limit, bool(types))
         events = [_feed_event(item) for item in items]
         kept = self._contiguous(events, position, lambda e: e.sequence)
         matching = [e for e in kept if types.matches(e.type)][:limit]
         last = self._last_position(kept, matching, limit, position, lambda e: e.sequence)
-        return FeedPage(matching, self._encode(tenant_id, last))
+        caught_up = not more and len(kept) == len(events) and (not kept or last == self._at(kept[-1]))
+        return FeedPage(matching, self._encode(tenant_id, last, caught_up))
 
     def stack_page(self, *, after: str | None, limit: int, types: TypeFilter | None = None) -> FeedPage:
         """Every tenant's events in stack order (one consumer for the whole stack)."""
         types = types or TypeFilter()
         limit = _check_limit(limit)
         position = self._decode(STACK_SCOPE, after)
-        pointers = self._query(STACK_PK, position[0] if position else None, limit, bool(types))
+        pointers, more = self._query(STACK_PK, position[0] if position else None, limit, bool(types))
         kept = self._contiguous(pointers, position, lambda p: int(p["SK"]["S"]))
         chosen = [p for p in kept if types.matches(p["type"]["S"])][:limit]
         keys = [
@@ -372,9 +383,13 @@ class Journal:
         # An event its TTL removed between the two reads is left out (it was past the retention).
         data = [e for p in chosen if (e := found.get((p["tenantId"]["S"], int(p["seq"]["N"])))) is not None]
         last = self._last_position(kept, chosen, limit, position, lambda p: int(p["SK"]["S"]))
-        return FeedPage(data, self._encode(STACK_SCOPE, last))
+        caught_up = not more and len(kept) == len(pointers) and (not kept or last == self._at(kept[-1], True))
+        return FeedPage(data, self._encode(STACK_SCOPE, last, caught_up))
 
-    def _query(self, pk: str, after_seq: int | None, limit: int, filtered: bool) -> list[dict[str, Any]]:
+    def _query(
+        self, pk: str, after_seq: int | None, limit: int, filtered: bool
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The items after `after_seq`, and whether more may follow them."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
@@ -387,7 +402,7 @@ class Journal:
             kwargs["ExpressionAttributeValues"][":after"] = {"S": _seq_sk(after_seq)}
         with unavailable_on_outage("DynamoDB"):
             out = self._db.query(**kwargs)
-        return list(out.get("Items", []))
+        return list(out.get("Items", [])), "LastEvaluatedKey" in out
 
     def _contiguous(
         self, items: list[T], position: tuple[int, float] | None, number: Callable[[T], int]
@@ -419,9 +434,20 @@ class Journal:
             return position
         return number(basis), _journaled_at(basis)
 
+    @staticmethod
+    def _at(item: Any, pointer: bool = False) -> tuple[int, float]:
+        number = int(item["SK"]["S"]) if pointer else item.sequence
+        return number, _journaled_at(item)
+
     # -- cursors --------------------------------------------------------------------------------
-    def _encode(self, scope: str, position: tuple[int, float] | None) -> str:
+    def _encode(self, scope: str, position: tuple[int, float] | None, caught_up: bool = False) -> str:
+        """The cursor: the last number read, and a time the events after it are younger than (so
+        that they are kept until that time + the retention). That is the last event's journal
+        time; or now, when the page reached the end: whatever follows is journaled later. So a
+        consumer that keeps polling a quiet feed never holds an expired cursor."""
         seq, at = position or (0, 0.0)
+        if caught_up or seq == 0:
+            at = self._now()
         raw = json.dumps({"s": scope, "q": seq, "t": round(at, 3)}, separators=(",", ":")).encode()
         mac = signing.keyring().mac(_mac_scope(scope), "feed-cursor", [raw], _CURSOR_BYTES)
         return f"{signing.b64url(raw)}.{signing.b64url(mac)}"
@@ -443,10 +469,10 @@ class Journal:
         if not isinstance(state, dict) or state.get("s") != scope:
             raise InvalidFeedCursor()
         seq, at = int(state.get("q", 0)), float(state.get("t", 0.0))
-        if seq == 0:
-            return None  # a cursor issued before any event: read from the oldest kept
         if at + self.retention_days * _DAY - EXPIRY_MARGIN_SECONDS < self._now():
             raise CursorExpired()
+        if seq == 0:
+            return None  # a cursor issued before any event: read from the oldest kept
         return seq, at
 
 
