@@ -84,6 +84,7 @@ bench: install
 	$(BIN)/python -m bench.workload
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.directory
+	$(BIN)/python -m bench.feed
 
 ## The local default under an IdP's initial sync, over real HTTP through `scimctl serve`: 10,000 users,
 ## 100 groups of 100 members, 4 clients; then a 100,000-user store. Prints p50/p95 per 1,000 users and

@@ -93,6 +93,7 @@ EVENTS = {
     "BulkFunction": "BulkFunction/bulk-create-user-and-group.json",
     "EventsFunction": "EventsFunction/stream-user-created-then-deactivated.json",
     "ManagementFunction": "ManagementFunction/list-tenants.json",
+    "DirectoryFunction": "DirectoryFunction/list-groups.json",
     BASELINE: "DiscoveryFunction/get-service-provider-config.json",
 }
 

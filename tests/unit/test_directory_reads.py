@@ -231,3 +231,18 @@ def test_cursors_are_signed_per_tenant_and_list(admin: Admin, demo: ScimClient) 
     for answer in refused:
         problem(answer, 400)
     assert read("/tenants/demo/users", {"cursor": users_cursor}).status == 200
+
+
+def test_a_scim_name_order_cursor_is_a_400_not_a_500(demo: ScimClient) -> None:
+    """A SCIM API cursor of a sortBy=userName walk holds the name index's key; the directory (and
+    the SCIM API without sortBy) continue id-order Queries, which DynamoDB would refuse with it."""
+    for i in range(3):
+        new_user(demo, f"s{i}@example.com")
+    sorted_page = demo("GET", "/Users", query={"sortBy": "userName", "cursor": "", "count": "1"})
+    cursor = sorted_page.body["nextCursor"]
+    assert cursor
+    problem(read("/tenants/demo/users", {"cursor": cursor}), 400)
+    unsorted = demo("GET", "/Users", query={"cursor": cursor, "count": "1"})
+    assert (unsorted.status, unsorted.body["scimType"]) == (400, "invalidCursor")
+    following = demo("GET", "/Users", query={"sortBy": "userName", "cursor": cursor, "count": "1"})
+    assert [u["userName"] for u in following.body["Resources"]] == ["s1@example.com"]

@@ -207,7 +207,16 @@ EXPECTED |= {
     "WebhooksFunction/sqs-user-deactivated.json": lambda r: (
         r == {"batchItemFailures": []} or pytest.fail(f"messages failed: {r}")
     ),
+    # The feed: a page and a cursor to poll from (no events here: the stream is not pumped).
+    "ManagementFunction/list-tenant-events.json": lambda r: check_feed_page(management_json(200)(r)),
+    "ManagementFunction/list-stack-events.json": lambda r: check_feed_page(management_json(200)(r)),
 }
+
+
+def check_feed_page(body: dict[str, Any]) -> None:
+    assert set(body) == {"data", "next_cursor"}
+    assert isinstance(body["data"], list)
+    assert body["next_cursor"]
 
 
 def check_directory(route: str) -> Callable[[dict[str, Any]], None]:

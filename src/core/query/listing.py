@@ -225,7 +225,7 @@ def _bookmark(ctx: ListContext, req: SearchRequest, start_index: int, by_name: b
 def _walk_cursor(ctx: ListContext, req: SearchRequest, total: int, *, by_name: bool) -> ListResult:
     state: dict[str, Any] = _decode_cursor(ctx, req.cursor) if req.cursor else {}
     position = _position(state)
-    start_key = _start_key(ctx, state.get("k"))
+    start_key = _start_key(ctx, state.get("k"), by_name=by_name)
     page = ctx.table.page(
         ctx.tenant_id,
         ctx.kind,
@@ -248,13 +248,15 @@ def _position(state: dict[str, Any]) -> int:
     return position
 
 
-def _start_key(ctx: ListContext, key: Any) -> dict[str, Any] | None:
-    """The DynamoDB key inside a cursor: only string attributes, only this tenant's partition."""
+def _start_key(ctx: ListContext, key: Any, *, by_name: bool = False) -> dict[str, Any] | None:
+    """The DynamoDB key inside a cursor: only string attributes, only this tenant's partition, and
+    the key shape of the Query it continues (a name-order cursor holds the index's key too; given
+    to an id-order Query, DynamoDB would refuse it, a 500)."""
     if key is None:
         return None
     pk = resources_pk(ctx.tenant_id, ctx.kind)
-    allowed = {"PK", "SK", "GSI1PK", "GSI1SK"}
-    if not isinstance(key, dict) or not key or not set(key) <= allowed:
+    expected = {"PK", "SK", "GSI1PK", "GSI1SK"} if by_name else {"PK", "SK"}
+    if not isinstance(key, dict) or set(key) != expected:
         raise InvalidCursor("The cursor is not valid.")
     for name, value in key.items():
         if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
