@@ -62,6 +62,7 @@ from handlers import (  # noqa: E402
     settings,
     setup,
     users,
+    webhooks,
 )
 from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
@@ -82,6 +83,9 @@ def reset_handler_state() -> None:
     management.management.cache_clear()
     management.setup_links.cache_clear()
     setup.desk.cache_clear()
+    management.webhooks.cache_clear()
+    management.redelivery.cache_clear()
+    webhooks.reset()
     management.journal.cache_clear()
     events_handler.journal.cache_clear()
     management_directory.reset()

@@ -29,12 +29,15 @@ from core.store.setup_links_table import SetupLinkTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
-from handlers import aws_clients, signing_keys
+from core.webhooks.config import WebhookConfig
+from core.webhooks.redeliver import Redelivery
+from core.webhooks.targets import WebhookTargets
+from handlers import aws_clients, signing_keys, webhook_queue
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.problem import json_response, problem_router
 from handlers.requests import header, json_body
 from handlers.routing import Response
-from handlers.settings import management_settings
+from handlers.settings import management_settings, webhook_settings
 
 app = problem_router()
 signing_keys.install()  # cursors are signed with the stack's key, as the SCIM API's are
@@ -59,6 +62,19 @@ class UpdateTenant(_Body):
     name: str | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
     profile: dict[str, Any] | None = None
+
+
+class PutWebhook(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    # Write-only; omitted: keep the current secret, or generate one (answered once) if none.
+    secret: str | None = Field(None, min_length=1, max_length=200, repr=False)
+    rotate: bool = False  # generate a new secret; the previous one still signs for 24 hours
+
+
+class Redeliver(_Body):
+    after: str | None = Field(None, max_length=1024)  # a feed cursor; none: from the oldest kept
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=200)
+    types: str | None = Field(None, max_length=1000)  # as the feed's ``types``: scim.user.*,…
 
 
 class CreateToken(_Body):
@@ -134,6 +150,25 @@ def setup_links() -> SetupLinks:
     settings = management_settings()
     table = SetupLinkTable(aws_clients.dynamodb(), settings.table_name)
     return SetupLinks(table, management(), page_url=settings.setup_page_url)
+
+
+@cache
+def webhooks() -> WebhookConfig:
+    settings = webhook_settings()
+    store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
+    return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
+
+
+@cache
+def redelivery() -> Redelivery:
+    settings = management_settings()
+    queue_url = webhook_settings().webhook_queue_url
+    return Redelivery(
+        journal(),
+        lambda envelopes: webhook_queue.enqueue(queue_url, envelopes),
+        source=f"scim.{settings.stack_name}",
+        require_tenant=management().require_tenant,
+    )
 
 
 @cache
@@ -294,6 +329,57 @@ def list_setup_links(tenant: str) -> Response:
 @app.delete("/tenants/<tenant>/setup-links/<link_id>")
 def revoke_setup_link(tenant: str, link_id: str) -> Response:
     setup_links().revoke(tenant, link_id, stamp())
+    return Response(status_code=204)
+
+
+# -- webhooks (docs/webhooks.md) --------------------------------------------------------------
+def _put_webhook(tenant: str | None) -> Response:
+    body, _ = parse(PutWebhook)
+    view = webhooks().put(tenant, body.url, body.secret, rotate=body.rotate)
+    logger.info("webhook target set", extra={"scope": view["scope"], "actor": stamp().actor})
+    # A generated secret is in this answer only: never cached by a proxy, never logged.
+    return json_response(200, view, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/webhook")
+def get_tenant_webhook(tenant: str) -> Response:
+    return json_response(200, webhooks().get(tenant))
+
+
+@app.put("/tenants/<tenant>/webhook")
+def put_tenant_webhook(tenant: str) -> Response:
+    return _put_webhook(tenant)
+
+
+@app.delete("/tenants/<tenant>/webhook")
+def delete_tenant_webhook(tenant: str) -> Response:
+    webhooks().delete(tenant)
+    return Response(status_code=204)
+
+
+@app.post("/tenants/<tenant>/webhook/redeliver")
+def redeliver_tenant_webhooks(tenant: str) -> Response:
+    # Idempotent by nature: a repeated page is delivered again with the same webhook-ids.
+    idempotency_key()  # a malformed key is still a 400, as on every POST
+    body, _ = parse(Redeliver)
+    answer = redelivery().page(tenant, after=body.after, limit=body.limit, types=body.types)
+    logger.info("webhooks redelivered", extra={"count": answer["redelivered"], "actor": stamp().actor})
+    return json_response(202, answer)
+
+
+@app.get("/webhook")
+def get_stack_webhook() -> Response:
+    return json_response(200, webhooks().get(None))
+
+
+@app.put("/webhook")
+def put_stack_webhook() -> Response:
+    return _put_webhook(None)
+
+
+@app.delete("/webhook")
+def delete_stack_webhook() -> Response:
+    webhooks().delete(None)
     return Response(status_code=204)
 
 

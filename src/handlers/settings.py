@@ -74,6 +74,22 @@ def setup_settings() -> SetupSettings:
     return SetupSettings.model_validate(dict(os.environ))
 
 
+class WebhookSettings(CommonSettings):
+    """The webhooks function's environment (and the management function's webhook routes)."""
+
+    # SQS queue the bus's rule feeds (its URL): each failed attempt's back-off is set on it.
+    webhook_queue_url: str = Field("", alias="WEBHOOK_QUEUE_URL")
+    # Seconds a warm function keeps a tenant's target (URL and secrets) before re-reading it.
+    webhook_target_cache_seconds: int = Field(60, alias="WEBHOOK_TARGET_CACHE_SECONDS", ge=0, le=900)
+    # Only the local gateway sets this: http and loopback receivers (never in template.yaml).
+    webhook_allow_loopback: bool = Field(False, alias="WEBHOOK_ALLOW_LOOPBACK")
+
+
+@cache
+def webhook_settings() -> WebhookSettings:
+    return WebhookSettings.model_validate(dict(os.environ))
+
+
 class DirectorySettings(CommonSettings):
     """The directory function's environment (read-only management routes)."""
 
@@ -118,4 +134,5 @@ def reset() -> None:
     events_settings.cache_clear()
     management_settings.cache_clear()
     setup_settings.cache_clear()
+    webhook_settings.cache_clear()
     directory_settings.cache_clear()

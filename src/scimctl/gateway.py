@@ -43,10 +43,13 @@ from types import FrameType
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
+from core.errors import ScimError
 from core.setup_links import SetupLinks
 from core.store.setup_links_table import SetupLinkTable
 from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
+from core.webhooks.delivery import RETRY_SCHEDULE, RetrySchedule
+from core.webhooks.signature import InvalidWebhookSecret
 from scimctl import gateway_limits
 from scimctl.admin import Admin
 from scimctl.demo_tenant import DEMO_TENANT, DEMO_TOKEN_FILE, ensure_demo_tenant
@@ -73,6 +76,7 @@ from scimctl.local_aws import (
 )
 from scimctl.local_events import events_pump
 from scimctl.local_store import Loaded, LocalStore, StoreError
+from scimctl.local_webhooks import LocalWebhooks
 from scimctl.openapi_doc import openapi_json
 from scimctl.template import (
     API_TYPE,
@@ -97,6 +101,8 @@ _ERROR_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:Error"
 LOCAL_ONLY_ENV: Final[Mapping[str, str]] = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_DISABLED": "1",
+    # Webhook targets on this machine (http, loopback) are fine locally, never in AWS.
+    "WEBHOOK_ALLOW_LOOPBACK": "true",
 }
 
 # What API Gateway answers when the template does not customise a response type:
@@ -1120,6 +1126,8 @@ class RunningGateway:
     state_file: Path | None
     events_file: Path | None  # the PutEvents entries the events handler made, one JSON per line
     _exit: ExitStack = field(repr=False)
+    webhooks: LocalWebhooks | None = None  # signed webhook deliveries (--webhook-url, or targets set later)
+    webhook_url: str | None = None
     data_dir: Path | None = None  # where the data is kept across restarts (None: in memory only)
     token_file: Path | None = None
     token_reused: bool = False  # the token is the one an earlier start issued (--data-dir)
@@ -1182,6 +1190,9 @@ def start_gateway(
     throttle_tenants: bool = False,
     data_dir: Path | None = None,
     reset: bool = False,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_schedule: RetrySchedule | None = None,
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
@@ -1223,11 +1234,19 @@ def start_gateway(
             loaded = store.load(aws)
             store.start()
             token_file = token_file or data_dir / DEMO_TOKEN_FILE
+        # Redeliveries (POST /tenants/{t}/webhook/redeliver) go to this queue, as in AWS.
+        gateway.environment["WEBHOOK_QUEUE_URL"] = webhook_queue_url(aws)
+        webhooks = None
+        if webhook_url is not None:
+            webhooks = start_local_webhooks(aws, webhook_url, webhook_secret, webhook_schedule)
+            stack.callback(webhooks.stop)
         # Always on: the events function journals every event (the management API's feed) before
-        # it publishes; the entries go to the events file when there is one.
+        # it publishes; the entries go to the events file when there is one, and to the local
+        # webhooks (`--webhook-url`).
         # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
         gateway.environment["SCIM_BASE_URL"] = api_url
-        gateway.after_write = events_pump(aws, events_file).pump
+        on_published = webhooks.submit if webhooks is not None else None
+        gateway.after_write = events_pump(aws, events_file, on_published).pump
         stack.enter_context(gateway)
         admin = Admin(
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -1287,6 +1306,8 @@ def start_gateway(
             aws=aws,
             state_file=state_file,
             events_file=events_file,
+            webhooks=webhooks,
+            webhook_url=webhook_url,
             _exit=stack.pop_all(),
             data_dir=data_dir,
             token_file=token_file,
@@ -1298,6 +1319,40 @@ def start_gateway(
             setup_link=setup_link,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
+
+
+def start_local_webhooks(
+    aws: LocalAws, url: str, secret: str | None, schedule: RetrySchedule | None
+) -> LocalWebhooks:
+    """Set the stack-wide target in moto's Secrets Manager (as `PUT /webhook` would) and start
+    the delivery thread."""
+    from core.webhooks.signature import check_secret  # noqa: PLC0415 - only with webhooks
+    from core.webhooks.targets import WebhookTargets  # noqa: PLC0415
+    from core.webhooks.urls import check_url  # noqa: PLC0415
+    from handlers.webhook_http import UrllibSender  # noqa: PLC0415
+
+    check_url(url, allow_loopback=True)
+    if secret is None:
+        raise InvalidWebhookSecret("--webhook-url needs --webhook-secret (whsec_...)")
+    targets = WebhookTargets(aws.client("secretsmanager"), aws.secrets_prefix)
+    targets.put(None, url, check_secret(secret))
+    sqs, queue_url = aws.client("sqs"), webhook_queue_url(aws)
+
+    def inbox() -> list[dict[str, Any]]:
+        """Redeliveries the local management API queued (WebhooksQueue's part, locally)."""
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(message["Body"]) for message in got]
+
+    return LocalWebhooks(
+        targets.for_tenant, UrllibSender(allow_loopback=True), schedule or RETRY_SCHEDULE, inbox=inbox
+    ).start()
+
+
+def webhook_queue_url(aws: LocalAws) -> str:
+    """The local stand-in for WebhooksQueue in moto's SQS (created on first use)."""
+    return str(aws.client("sqs").create_queue(QueueName=f"{aws.stack_name}-WebhooksQueue")["QueueUrl"])
 
 
 def _remove_quietly(path: Path) -> None:
@@ -1318,6 +1373,7 @@ def banner(running: RunningGateway) -> str:
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
         + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + (f"Webhooks:    {running.webhook_url} (signed, Standard Webhooks)\n" if running.webhook_url else "")
         + f"Token:       {token}\n"
         f"Try:         {try_it}\n"
         + (
@@ -1346,6 +1402,9 @@ def serve(
     throttle_tenants: bool = False,
     data_dir: Path | None = None,
     reset: bool = False,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_schedule: RetrySchedule | None = None,
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1370,9 +1429,12 @@ def serve(
                 throttle_tenants=throttle_tenants,
                 data_dir=data_dir,
                 reset=reset,
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+                webhook_schedule=webhook_schedule,
             )
-        except StoreError as exc:
-            print(f"scimctl: {exc}", file=sys.stderr)
+        except (StoreError, ScimError) as exc:
+            print(f"scimctl: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             raise SystemExit(2) from exc
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)

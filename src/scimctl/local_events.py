@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
 
+from core.events import EventSink
 from scimctl.local_aws import AWS_LOCK, LocalAws
 from scimctl.moto_dynamodb import bytes_as_base64, trim_stream
 from scimctl.template import DEFAULT_ACCOUNT_ID
@@ -123,6 +124,25 @@ class JsonLinesSink:
         return [None] * len(entries)
 
 
+class FanOutSink:
+    """The file (when there is one; else the entries are discarded, a bus with no rule) and then
+    `on_published` (the local webhooks), per batch."""
+
+    def __init__(
+        self,
+        file: JsonLinesSink | None,
+        on_published: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+    ) -> None:
+        self.file = file
+        self._on_published = on_published
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        errors = (self.file or DiscardingSink()).put(entries)
+        if self._on_published is not None:
+            self._on_published([e for e, error in zip(entries, errors, strict=True) if error is None])
+        return errors
+
+
 def trim_moto_stream(region: str, table_name: str, through: str) -> None:
     """Drop moto's stream records up to sequence number `through`: the pump has handled them."""
     trim_stream(dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name), through)
@@ -131,9 +151,7 @@ def trim_moto_stream(region: str, table_name: str, through: str) -> None:
 class StreamPump:
     """Feeds new stream records to the events handler; what it would put goes to the sink."""
 
-    def __init__(
-        self, stream: TableStream, sink: JsonLinesSink | DiscardingSink, region: str | None = None
-    ) -> None:
+    def __init__(self, stream: TableStream, sink: EventSink, region: str | None = None) -> None:
         self.stream = stream
         self.sink = sink
         self.region = region  # set: moto's in-process stream, trimmed once handled
@@ -163,9 +181,14 @@ class StreamPump:
         return len(records)
 
 
-def events_pump(aws: LocalAws, path: Path | None) -> StreamPump:
-    """A pump for the local stack's table, appending to `path` (created if missing) if given."""
+def events_pump(
+    aws: LocalAws,
+    path: Path | None,
+    on_published: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+) -> StreamPump:
+    """A pump for the local stack's table, appending to `path` (created if missing) when given
+    and handing what it published to `on_published` (`scimctl serve --webhook-url`)."""
     stream = TableStream(aws.client("dynamodb"), aws.client("dynamodbstreams"), aws.table_name)
     stream.skip_to_end()  # as StartingPosition LATEST: what was written before is not replayed
-    sink = JsonLinesSink(path) if path is not None else DiscardingSink()
+    sink = FanOutSink(JsonLinesSink(path) if path is not None else None, on_published)
     return StreamPump(stream, sink, region=aws.region)

@@ -137,6 +137,7 @@ def start_management(
     gateway.environment["SCIM_BASE_URL"] = api_url
     if setup_page_url:  # setup links open the local setup page (scimctl.setup_gateway)
         gateway.environment["SETUP_PAGE_URL"] = setup_page_url
+    gateway.environment["WEBHOOK_QUEUE_URL"] = scim.environment["WEBHOOK_QUEUE_URL"]  # redeliveries
     gateway.after_write = scim.after_write  # the provisioning events pump, when on
 
     def after_management_write() -> None:

@@ -204,6 +204,14 @@ EXPECTED |= {
         (r["statusCode"] == 200 and "default-src 'self'" in r["headers"]["Content-Security-Policy"])
         or pytest.fail("not the setup page")
     ),
+    "ManagementFunction/put-tenant-webhook.json": lambda r: (
+        management_json(200)(r)["secret"].startswith("whsec_") or pytest.fail("no generated secret")
+    ),
+    # One EventBridge event from the webhooks queue; demo has no webhook target here, so the
+    # message is done with (not retried): tests/unit/test_webhooks_delivery.py delivers them.
+    "WebhooksFunction/sqs-user-deactivated.json": lambda r: (
+        r == {"batchItemFailures": []} or pytest.fail(f"messages failed: {r}")
+    ),
     # The feed: a page and a cursor to poll from (no events here: the stream is not pumped).
     "ManagementFunction/list-tenant-events.json": lambda r: check_feed_page(management_json(200)(r)),
     "ManagementFunction/list-stack-events.json": lambda r: check_feed_page(management_json(200)(r)),

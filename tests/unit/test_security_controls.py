@@ -76,6 +76,8 @@ def test_the_access_log_never_holds_a_token_or_a_body() -> None:
             "EventsFunction",
             ("dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "secretsmanager:PutSecretValue"),
         ),
+        # Webhook targets only: no table, no token hashes, no writes, no queue deletes of its own.
+        ("WebhooksFunction", ("dynamodb:", "/tenants/", "secretsmanager:PutSecretValue", "sqs:Delete")),
     ],
 )
 def test_functions_get_only_the_actions_they_use(function: str, forbidden: tuple[str, ...]) -> None:
@@ -83,6 +85,18 @@ def test_functions_get_only_the_actions_they_use(function: str, forbidden: tuple
     assert "*" not in re.findall(r"'Action': '([^']*)'", policies)
     for action in forbidden:
         assert action not in policies
+
+
+def test_webhook_secrets_are_reachable_only_by_the_webhooks_and_management_functions() -> None:
+    readers = {
+        name
+        for name, resource in RESOURCES.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and "/webhooks/*" in str(resource["Properties"].get("Policies", []))
+    }
+    assert readers == {"WebhooksFunction", "ManagementFunction"}
+    # Loopback and http receivers are a local-gateway-only switch: never set in the stack.
+    assert "WEBHOOK_ALLOW_LOOPBACK" not in (ROOT / "template.yaml").read_text()
 
 
 def test_the_events_function_writes_only_the_event_journals_partitions() -> None:
