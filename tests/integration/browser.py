@@ -31,6 +31,8 @@ def expect(target: Any) -> Any:
     """Playwright's auto-waiting assertions (the page's CSP forbids eval, so no wait_for_function)."""
     from playwright.sync_api import expect as playwright_expect  # noqa: PLC0415
 
+    # 20 s, not Playwright's 5 s: CI's two cores run the other integration workers meanwhile.
+    playwright_expect.set_options(timeout=20_000)
     return playwright_expect(target)
 
 
