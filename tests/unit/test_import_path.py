@@ -84,7 +84,10 @@ NOT_NEEDED = {
         "handlers.resources",
         "handlers.audit",
         "core.auth",
-        "core.events",
+        # the feed reads the journal (core.events.journal), never the event models or rules
+        "core.events.models",
+        "core.events.rules",
+        "core.events.publisher",
         "core.filter",
         "core.patch",
         "core.bulk",
@@ -173,7 +176,12 @@ NEEDED = {
     "groups": ("core.groups.service", "handlers.audit"),
     "bulk": ("core.bulk", "handlers.audit"),
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
-    "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
+    "management": (
+        "core.management",
+        "handlers.problem",
+        "core.store.tenants_table",
+        "core.events.journal",
+    ),
     "setup": ("core.setup_links", "core.setup_desk", "handlers.problem", "core.store.setup_links_table"),
     "management_directory": ("core.directory", "core.query.listing", "handlers.problem"),
 }

@@ -45,13 +45,22 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from core import signing
 from core.errors import BadRequest, ScimError, ServiceUnavailable
-from core.events.models import EventDetail, detail_json
 from core.store.aws_errors import unavailable_on_outage
 from core.store.batch import batch_get
 from core.store.keys import tenant_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from core.events.models import EventDetail
+
+
+def _detail_json(event: EventDetail) -> str:
+    # Imported here: the feed's readers (the management function) never load the event models.
+    from core.events.models import detail_json  # noqa: PLC0415 - writers only
+
+    return detail_json(event)
+
 
 MAX_PAGE: Final = 200
 DEFAULT_RETENTION_DAYS: Final = 30
@@ -240,7 +249,7 @@ class Journal:
         tenants: set[str] = set()
         size = 0
         for event in pending:
-            size += len(detail_json(event)) + 1024
+            size += len(_detail_json(event)) + 1024
             items = 1 + len(tenants | {event.tenant_id}) + 3 * (len(chunk) + 1)
             if chunk and (items > MAX_TRANSACTION_ITEMS or size > MAX_TRANSACTION_BYTES):
                 break
@@ -332,7 +341,7 @@ class Journal:
             "seq": {"N": str(seq)},
             "stackSeq": {"N": str(stack_seq)},
             "journaledAt": {"N": f"{moment:.3f}"},
-            "detail": {"S": detail_json(event)},
+            "detail": {"S": _detail_json(event)},
         } | common
         marker = {"PK": {"S": event_ids_pk(tenant)}, "SK": {"S": event_id}, "seq": {"N": str(seq)}} | common
         pointer = {
