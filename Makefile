@@ -9,7 +9,7 @@ CHECKOV_VENV ?= .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install serve test lint format typecheck template-lint security build unit integration coverage bench bench-local clean event-schemas lock
+.PHONY: install serve test lint format typecheck template-lint security build unit integration coverage bench bench-local clean event-schemas lock browser setup-page setup-screenshots
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,12 +31,12 @@ serve: install
 test: lint typecheck template-lint security build unit integration coverage
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/examples
+	$(BIN)/ruff format --check src tests bench docs/examples
 
 format: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench docs/examples
+	$(BIN)/ruff check --fix src tests bench docs/examples
 
 typecheck: install
 	$(BIN)/mypy
@@ -72,7 +72,7 @@ TEST_WORKERS ?= auto
 unit: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report= --cov-fail-under=0 tests/unit
 
-integration: install
+integration: install browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-append --cov-report= --cov-fail-under=0 tests/integration
 
 coverage: install
@@ -83,12 +83,34 @@ coverage: install
 bench: install
 	$(BIN)/python -m bench.workload
 	$(BIN)/python -m bench.coldstart
+	$(BIN)/python -m bench.directory
+	$(BIN)/python -m bench.feed
 
 ## The local default under an IdP's initial sync, over real HTTP through `scimctl serve`: 10,000 users,
 ## 100 groups of 100 members, 4 clients; then a 100,000-user store. Prints p50/p95 per 1,000 users and
 ## the server's memory; writes bench/results/local.json (docs/performance.md).
 bench-local: install
 	$(BIN)/python -m bench.local
+
+## The setup page's browser tests drive Debian's chromium: Playwright cannot download its own
+## browsers here. Installed with apt-get when missing (CI runs as root); anything else fails loudly.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+browser:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "error: $(CHROMIUM) is missing: apt-get install chromium (as root), or set CHROMIUM=" >&2; exit 1; fi; }
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is still missing after apt-get install chromium" >&2; exit 1; }
+
+## Regenerate the setup page's IdP steps from docs/idp/*.md (a test checks they are current).
+setup-page: install
+	$(BIN)/python -m scimctl.idp_steps
+
+## Screenshots of the setup page for each IdP into docs/setup-page/ (docs/setup-page.md).
+setup-screenshots: install browser
+	SETUP_SCREENSHOTS_DIR=docs/setup-page $(BIN)/pytest -q -p no:cacheprovider \
+		tests/integration/test_setup_page_browser.py -k each_idp
 
 ## Regenerate docs/events/*.json from the event models (a test checks they are current).
 event-schemas: install

@@ -93,6 +93,8 @@ EVENTS = {
     "BulkFunction": "BulkFunction/bulk-create-user-and-group.json",
     "EventsFunction": "EventsFunction/stream-user-created-then-deactivated.json",
     "ManagementFunction": "ManagementFunction/list-tenants.json",
+    "SetupFunction": "SetupFunction/get-setup-page.json",
+    "DirectoryFunction": "DirectoryFunction/list-groups.json",
     BASELINE: "DiscoveryFunction/get-service-provider-config.json",
 }
 
@@ -113,6 +115,10 @@ FUNCTION_ENV = {
     "SCIM_STAGE_NAME": "v1",
     "TENANT_USAGE_PLAN_ID": "",
     "STACK_NAME": "scim-coldstart",
+    "SETUP_PAGE_URL": "https://setup.example.com/v1/setup",
+    "SAAS_NAME": "Our SaaS",
+    "SAAS_LOGO_URL": "",
+    "SAAS_ACCENT_COLOUR": "#2f5bd3",
     "SHARED_API_KEY": "scim-coldstart-shared-tenant-bucket",
     "TRACING_ENABLED": "false",  # the template's default (EnableTracing=false)
     # Replaced in the request probe by the ARN of a secret created in moto (read on first request).

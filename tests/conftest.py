@@ -42,6 +42,8 @@ for key, value in {
     "SCIM_API_ID": "a1b2c3d4e5",
     "SCIM_STAGE_NAME": "v1",
     "STACK_NAME": "scim-test",
+    "SETUP_PAGE_URL": "https://setup.example.com/v1/setup",
+    "SAAS_NAME": "Example SaaS",
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
@@ -55,11 +57,15 @@ from handlers import (  # noqa: E402
     bulk,
     groups,
     management,
+    management_directory,
     reset_worker,
     resources,
     settings,
+    setup,
     users,
+    webhooks,
 )
+from handlers import events as events_handler  # noqa: E402
 from handlers.observability import logger  # noqa: E402
 from scimctl import moto_dynamodb  # noqa: E402
 from scimctl.admin import Admin  # noqa: E402
@@ -78,6 +84,14 @@ def reset_handler_state() -> None:
     management.management.cache_clear()
     reset_worker.tenant_reset.cache_clear()
     reset_worker.role_recompute.cache_clear()
+    management.setup_links.cache_clear()
+    setup.desk.cache_clear()
+    management.webhooks.cache_clear()
+    management.redelivery.cache_clear()
+    webhooks.reset()
+    management.journal.cache_clear()
+    events_handler.journal.cache_clear()
+    management_directory.reset()
     resources.reset()
 
 

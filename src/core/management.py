@@ -100,6 +100,15 @@ def invalid_tenant_id(tenant_id: str) -> InvalidTenantId:
     )
 
 
+def require_tenant(table: TenantTable, tenant_id: str) -> Tenant:
+    """The tenant, or 404 for an invalid, unknown or deleted id (one GetItem; the directory reads
+    use it too)."""
+    tenant = table.get_tenant(tenant_id) if is_valid_tenant_id(tenant_id) else None
+    if tenant is None or tenant.status is TenantStatus.DELETED:
+        raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
+    return tenant
+
+
 class Management:
     def __init__(
         self,
@@ -178,10 +187,7 @@ class Management:
         return self.require_tenant(tenant_id)
 
     def require_tenant(self, tenant_id: str) -> Tenant:
-        tenant = self._table.get_tenant(tenant_id) if is_valid_tenant_id(tenant_id) else None
-        if tenant is None or tenant.status is TenantStatus.DELETED:
-            raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
-        return tenant
+        return require_tenant(self._table, tenant_id)
 
     def list_tenants(self) -> list[Tenant]:
         tenants = self._table.list_tenants()
@@ -414,6 +420,30 @@ class Management:
             return self._raced(key, tenant_id, "issue_token", request)
         return 201, self.issued_view(issued)
 
+    def create_once(
+        self,
+        key: IdempotencyKey | None,
+        request: Mapping[str, Any],
+        *,
+        tenant_id: str,
+        operation: str,
+        create: Callable[[Callable[[T], list[Any]] | None], T],
+        view: Callable[[T], dict[str, Any]],
+    ) -> tuple[int, dict[str, Any]]:
+        """(201, view) of a create that takes `also_write` items (e.g. a setup link); a retry with
+        the same key replays the first answer, as `issue_token_once` does. `create` checks the
+        tenant (one read); only its id is checked here, before it names any key."""
+        if not is_valid_tenant_id(tenant_id):
+            raise TenantNotFound(f"tenant {tenant_id!r} does not exist")
+        fingerprint, replay = self._replay(key, tenant_id, operation, request)
+        if replay is not None:
+            return replay
+        try:
+            created = create(self._record_items(key, tenant_id, fingerprint, view))
+        except TransactionConflict:
+            return self._raced(key, tenant_id, operation, request)
+        return 201, view(created)
+
     def _replay(
         self, key: IdempotencyKey | None, tenant_id: str, operation: str, request: Mapping[str, Any]
     ) -> tuple[str, tuple[int, dict[str, Any]] | None]:
@@ -590,6 +620,20 @@ class Management:
         if stamp is None and self._default_stamp is not None:
             return self._default_stamp()
         return stamp
+
+    def record_write(
+        self,
+        stamp: Stamp | None,
+        tenant_id: str,
+        *,
+        method: str,
+        resource_type: str,
+        resource_id: str,
+        changed: tuple[str, ...],
+        status: int,
+    ) -> None:
+        """A management write made by another core module (a setup link) in the audit trail."""
+        self._record(self._stamped(stamp), tenant_id, method, resource_type, resource_id, changed, status)
 
     def _record(  # noqa: PLR0917 - one audit record's fields, in their order
         self,

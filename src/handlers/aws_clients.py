@@ -110,6 +110,12 @@ def events() -> EventBridgeClient:
 
 
 @cache
+def sqs() -> Any:
+    """The webhooks function's: each failed attempt's back-off (ChangeMessageVisibility)."""
+    return _client("sqs", CLIENT_CONFIG, REQUEST_LIMITS)
+
+
+@cache
 def apigateway() -> Any:
     """The management function's: authorizer cache flushes and tenants' usage plan keys."""
     return _client("apigateway", CLIENT_CONFIG, REQUEST_LIMITS)
@@ -130,3 +136,4 @@ def reset() -> None:
     events.cache_clear()
     apigateway.cache_clear()
     lambda_.cache_clear()
+    sqs.cache_clear()

@@ -9,6 +9,10 @@ and every record after it, so Lambda retries from there and a resource's changes
 published out of order; after `MaximumRetryAttempts` the batch's stream position goes to the
 dead-letter queue (EventsDeadLetterQueue) and its alarm fires.
 
+Before anything is put on the bus, the batch's events are written to the event journal (the feed
+of the management API, `core.events.journal`) in DynamoDB transactions; a batch that cannot be
+journaled is retried whole, and a retried batch journals only what it had not journaled before.
+
 `process_batch` takes the sink as an argument: EventBridge here, a JSON-lines file in the local
 gateway (`scimctl serve --events-file`), so both run this same code.
 """
@@ -26,6 +30,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import Delivery, Destination, EventSink, deliver
+from core.events.journal import Journal
 from core.events.publisher import Retry
 from core.store.aws_errors import remaining_budget, time_budget
 from handlers import aws_clients, signing_keys
@@ -60,6 +65,18 @@ def destination() -> Destination:
     return Destination(settings.event_bus_name, settings.event_source, settings.scim_base_url)
 
 
+@functools.cache
+def journal() -> Journal:
+    settings = events_settings()
+    return Journal(aws_clients.dynamodb(), settings.table_name, settings.event_retention_days)
+
+
+def _journal(events: Sequence[Any]) -> None:
+    appended = journal().append(events)
+    if appended.conflicts:
+        metrics.add_metric(name="JournalConflicts", unit=MetricUnit.Count, value=appended.conflicts)
+
+
 def process_batch(
     event: dict[str, Any], sink: EventSink, context: LambdaContext | None = None
 ) -> PartialItemFailureResponse:
@@ -69,11 +86,11 @@ def process_batch(
         None if context is None else context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
     )
     if budget is None:
-        delivery = deliver(records, sink, destination(), RETRY)
+        delivery = deliver(records, sink, destination(), RETRY, journal=_journal)
     else:
         # The events client's retries and the publisher's own both stop when the budget runs out.
         with time_budget(max(budget, 0.0)):
-            delivery = deliver(records, sink, destination(), RETRY, remaining_budget)
+            delivery = deliver(records, sink, destination(), RETRY, remaining_budget, journal=_journal)
     _report(delivery)
     # A record's sequence number is unique in its shard, and what Lambda retries from.
     positions = {_sequence_number(record): index for index, record in enumerate(records)}

@@ -18,20 +18,26 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import BadRequest
+from core.events.journal import Journal, TypeFilter
 from core.idempotency import IdempotencyKey
 from core.management import Management, Stamp
 from core.profiles import Profile, preset
+from core.setup_links import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, SetupLinks
 from core.store.audit_table import AuditTable
 from core.store.idempotency_table import IdempotencyTable
+from core.store.setup_links_table import SetupLinkTable
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenants import TenantStatus
-from handlers import aws_clients, reset_worker, signing_keys
+from core.webhooks.config import WebhookConfig
+from core.webhooks.redeliver import Redelivery
+from core.webhooks.targets import WebhookTargets
+from handlers import aws_clients, reset_worker, signing_keys, webhook_queue
 from handlers.observability import lambda_entry, logger, metrics
 from handlers.problem import json_response, problem_router
 from handlers.requests import header, json_body
 from handlers.routing import Response
-from handlers.settings import management_settings
+from handlers.settings import management_settings, webhook_settings
 
 app = problem_router()
 signing_keys.install()  # cursors are signed with the stack's key, as the SCIM API's are
@@ -58,9 +64,27 @@ class UpdateTenant(_Body):
     profile: dict[str, Any] | None = None
 
 
+class PutWebhook(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    # Write-only; omitted: keep the current secret, or generate one (answered once) if none.
+    secret: str | None = Field(None, min_length=1, max_length=200, repr=False)
+    rotate: bool = False  # generate a new secret; the previous one still signs for 24 hours
+
+
+class Redeliver(_Body):
+    after: str | None = Field(None, max_length=1024)  # a feed cursor; none: from the oldest kept
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=200)
+    types: str | None = Field(None, max_length=1000)  # as the feed's ``types``: scim.user.*,…
+
+
 class CreateToken(_Body):
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class CreateSetupLink(_Body):
+    ttl_seconds: int = Field(DEFAULT_TTL_SECONDS, ge=MIN_TTL_SECONDS, le=MAX_TTL_SECONDS)
+    return_url: str | None = Field(None, min_length=1, max_length=2000)
 
 
 M = TypeVar("M", bound=_Body)
@@ -127,6 +151,38 @@ def management() -> Management:
             settings.tenant_reset_function, tenant, job_id, "roles"
         ),
     )
+
+
+@cache
+def setup_links() -> SetupLinks:
+    settings = management_settings()
+    table = SetupLinkTable(aws_clients.dynamodb(), settings.table_name)
+    return SetupLinks(table, management(), page_url=settings.setup_page_url)
+
+
+@cache
+def webhooks() -> WebhookConfig:
+    settings = webhook_settings()
+    store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
+    return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
+
+
+@cache
+def redelivery() -> Redelivery:
+    settings = management_settings()
+    queue_url = webhook_settings().webhook_queue_url
+    return Redelivery(
+        journal(),
+        lambda envelopes: webhook_queue.enqueue(queue_url, envelopes),
+        source=f"scim.{settings.stack_name}",
+        require_tenant=management().require_tenant,
+    )
+
+
+@cache
+def journal() -> Journal:
+    settings = management_settings()
+    return Journal(aws_clients.dynamodb(), settings.table_name, settings.event_retention_days)
 
 
 def stamp() -> Stamp:
@@ -256,6 +312,109 @@ def audit(tenant: str) -> Response:
         tenant, since=since(), resource_id=app.request.query.get("user"), limit=limit(), cursor=cursor()
     )
     return json_response(200, page.to_json())
+
+
+# -- setup links (docs/setup-page.md) ----------------------------------------------------------
+@app.post("/tenants/<tenant>/setup-links")
+def create_setup_link(tenant: str) -> Response:
+    key = idempotency_key()
+    body, raw = parse(CreateSetupLink)
+    links, who = setup_links(), stamp()
+    status, answer = management().create_once(
+        key,
+        raw,
+        tenant_id=tenant,
+        operation="create_setup_link",
+        create=lambda also_write: links.create(
+            tenant, ttl_seconds=body.ttl_seconds, return_url=body.return_url, stamp=who, also_write=also_write
+        ),
+        view=links.created_view,
+    )
+    # The link's secret is in this answer only: never cached by a proxy, never logged.
+    return json_response(status, answer, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/setup-links")
+def list_setup_links(tenant: str) -> Response:
+    # A tenant holds a handful (an expired link's item leaves a day later): one page, no cursor.
+    return json_response(200, {"data": setup_links().list(tenant), "next_cursor": None})
+
+
+@app.delete("/tenants/<tenant>/setup-links/<link_id>")
+def revoke_setup_link(tenant: str, link_id: str) -> Response:
+    setup_links().revoke(tenant, link_id, stamp())
+    return Response(status_code=204)
+
+
+# -- webhooks (docs/webhooks.md) --------------------------------------------------------------
+def _put_webhook(tenant: str | None) -> Response:
+    body, _ = parse(PutWebhook)
+    view = webhooks().put(tenant, body.url, body.secret, rotate=body.rotate)
+    logger.info("webhook target set", extra={"scope": view["scope"], "actor": stamp().actor})
+    # A generated secret is in this answer only: never cached by a proxy, never logged.
+    return json_response(200, view, {"Cache-Control": "no-store"})
+
+
+@app.get("/tenants/<tenant>/webhook")
+def get_tenant_webhook(tenant: str) -> Response:
+    return json_response(200, webhooks().get(tenant))
+
+
+@app.put("/tenants/<tenant>/webhook")
+def put_tenant_webhook(tenant: str) -> Response:
+    return _put_webhook(tenant)
+
+
+@app.delete("/tenants/<tenant>/webhook")
+def delete_tenant_webhook(tenant: str) -> Response:
+    webhooks().delete(tenant)
+    return Response(status_code=204)
+
+
+@app.post("/tenants/<tenant>/webhook/redeliver")
+def redeliver_tenant_webhooks(tenant: str) -> Response:
+    # Idempotent by nature: a repeated page is delivered again with the same webhook-ids.
+    idempotency_key()  # a malformed key is still a 400, as on every POST
+    body, _ = parse(Redeliver)
+    answer = redelivery().page(tenant, after=body.after, limit=body.limit, types=body.types)
+    logger.info("webhooks redelivered", extra={"count": answer["redelivered"], "actor": stamp().actor})
+    return json_response(202, answer)
+
+
+@app.get("/webhook")
+def get_stack_webhook() -> Response:
+    return json_response(200, webhooks().get(None))
+
+
+@app.put("/webhook")
+def put_stack_webhook() -> Response:
+    return _put_webhook(None)
+
+
+@app.delete("/webhook")
+def delete_stack_webhook() -> Response:
+    webhooks().delete(None)
+    return Response(status_code=204)
+
+
+# -- the event feed (core.events.journal) -------------------------------------------------------
+@app.get("/tenants/<tenant>/events")
+def tenant_events(tenant: str) -> Response:
+    management().require_tenant(tenant)  # 404 for a tenant that never existed, as every route
+    query = app.request.query
+    page = journal().tenant_page(
+        tenant, after=query.get("after") or None, limit=limit(), types=TypeFilter.parse(query.get("types"))
+    )
+    return json_response(200, page.to_json())
+
+
+@app.get("/events")
+def stack_events() -> Response:
+    query = app.request.query
+    page = journal().stack_page(
+        after=query.get("after") or None, limit=limit(), types=TypeFilter.parse(query.get("types"))
+    )
+    return json_response(200, page.to_json(stack=True))
 
 
 @lambda_entry

@@ -1,11 +1,12 @@
 """`scimctl`: tenants, tokens and the local gateway.
 
     scimctl serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR [--reset]] [--token-file F]
-                  [--events-file F]
+                  [--events-file F] [--webhook-url URL --webhook-secret whsec_…]
     scimctl [--env us|eu|local | --stack S --region R] tenant create|list|show|disable|enable|restore|reset …
     scimctl [target] token issue|list|revoke|revoke-all …
     scimctl [target] audit TENANT [--since 1h|ISO] [--user ID] [--json]
-    scimctl [target] events replay [--max-messages N]
+    scimctl [target] events replay --since T [--until T] [--rule R] [--tenant T]
+    scimctl [target] events redrive [--max-messages N]
 
 Without --env/--stack, commands talk to the running local gateway (`make serve`).
 """
@@ -37,7 +38,8 @@ from core.store.token_hashes import TokenHashStore
 from core.tenant_reset import TenantReset
 from core.tenants import Tenant, TenantStatus
 from core.tokens import TokenMetadata
-from scimctl import audit_cli, events_replay, tenant_restore
+from core.webhooks.delivery import RetrySchedule
+from scimctl import audit_cli, events_redrive, events_replay, tenant_restore
 from scimctl.admin import Admin, AdminError
 from scimctl.stack import DEFAULT_STATE_FILE, StackError, StackTarget, resolve_target
 from scimctl.usage_plan import UsagePlanKeys
@@ -51,6 +53,26 @@ def parse_duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h or 30m")
     amount, unit = int(match[1]), match[2]
     return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+
+
+def _retry_schedule(text: str) -> RetrySchedule:
+    try:
+        return RetrySchedule.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_webhook_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--webhook-url",
+        help="deliver every event as a signed webhook (Standard Webhooks) to this URL (docs/webhooks.md)",
+    )
+    serve.add_argument("--webhook-secret", help="the signing secret for --webhook-url: whsec_<base64>")
+    serve.add_argument(
+        "--webhook-retry-schedule",
+        type=_retry_schedule,
+        help="seconds between attempts, e.g. 1,1,1 (default: AWS's, 5 s to 10 h over 27.6 h)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,8 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="enforce the per-tenant usage plan rate (TenantRateLimit/TenantBurstLimit) as API Gateway does",
     )
+    _add_webhook_options(serve)
     audit_cli.add_parser(sub)
-    events_replay.add_parser(sub)
+    events = sub.add_parser("events", help="provisioning events").add_subparsers(dest="action", required=True)
+    events_replay.add_parser(events)
+    events_redrive.add_parser(events)
 
     tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant")
@@ -327,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             throttle_tenants=args.throttle,
             data_dir=args.data_dir,
             reset=args.reset,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+            webhook_schedule=args.webhook_retry_schedule,
         )
         return 0
     try:
@@ -335,7 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             audit_cli.run_audit(args, target)
         elif args.command == "events":
-            return events_replay.run_events(args, target)
+            if args.action == "replay":
+                return events_replay.run_replay(args, target)
+            return events_redrive.run_redrive(args, target)
         elif args.command == "tenant":
             run_tenant(args, admin, target)
         else:

@@ -1,187 +1,155 @@
-"""``scimctl --env eu events replay [--max-messages N]``: re-publish what the events DLQ holds.
+"""``scimctl [target] events replay --since T [--until T] [--rule R …] [--tenant T]``: replay the archive.
 
-After ``MaximumRetryAttempts`` the events function's stream mapping sends a batch's *description*
-to ``EventsDeadLetterQueue``: stream, shard, first and last sequence numbers, never the records
-(docs/events.md, "Nothing lost"). For each message this reads those records back from the
-table's stream (kept 24 hours), invokes the deployed EventsFunction with them, exactly as the
-mapping would, and deletes the message only when the function reports no failed record.
-Replayed events keep their idempotency keys, so consumers drop the ones they already saw.
+The stack archives every event put on its bus (``ProvisioningEventArchive``, kept
+``EventArchiveRetentionDays``). This starts an EventBridge replay (``StartReplay``) of the events
+put between ``--since`` and ``--until`` back onto the bus: to every rule, or only to the rules
+named with ``--rule`` (one consumer's). EventBridge replays a time range, never a subset of its
+events, so ``--tenant`` (which needs ``--rule``) puts, next to each named rule, a companion rule
+with the same pattern and targets that also requires ``detail.tenantId`` and this replay's
+``replay-name`` (a field EventBridge adds to replayed events only), and replays to the companions:
+the consumer gets that tenant's replayed events and no live event twice. The companions match
+nothing after the replay; the command names them so they can be deleted.
 
-A message whose records the stream no longer holds is kept (and reported ``expired``): the table
-is then the source of truth (``GET /Users``, ``GET /Groups``).
+Order and duplicates of a replay: docs/events.md (Replay).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from core.tenants import is_valid_tenant_id
 from scimctl.admin import AdminError
 from scimctl.stack import StackTarget
 
-# The receive hides a message this long: enough to read, invoke and delete it.
-VISIBILITY_SECONDS = 900
-# A bound on GetRecords calls per message: an open shard answers empty pages forever.
-MAX_PAGES = 50
-
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-class BatchInfo(BaseModel):
-    """``DDBStreamBatchInfo`` of Lambda's on-failure record for a DynamoDB stream."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    stream_arn: str = Field(alias="streamArn")
-    shard_id: str = Field(alias="shardId")
-    start: int = Field(alias="startSequenceNumber")
-    end: int = Field(alias="endSequenceNumber")
-
-
-class FailureRecord(BaseModel):
-    batch: BatchInfo = Field(alias="DDBStreamBatchInfo")
+def parse_time(text: str, now: datetime) -> datetime:
+    """ISO 8601 (UTC when no zone) or a duration before now: 90m, 6h, 2d."""
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise AdminError(f"not a time: {text!r} (ISO 8601, or 90m / 6h / 2d ago)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    message_id: str
-    status: str  # replayed | failed | expired | invalid
-    records: int = 0
-    shard: str | None = None
-    detail: str | None = None
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "messageId": self.message_id,
-            "status": self.status,
-            "records": self.records,
-            "shard": self.shard,
-            "detail": self.detail,
-        }
+def replay_name(since: datetime, tenant: str | None) -> str:
+    # Replay names are unique per account and region, at most 64 of [.\\-_A-Za-z0-9].
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"scim-{tenant or 'all'}-{since.strftime('%Y%m%dT%H%M')}-{stamp}"[:64]
 
 
-class Replayer:
-    def __init__(self, sqs: Any, streams: Any, invoke: Invoke, queue_url: str) -> None:
-        self._sqs = sqs
-        self._streams = streams
-        self._invoke = invoke
-        self._queue_url = queue_url
-
-    def replay(self, max_messages: int) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        while len(outcomes) < max_messages:
-            out = self._sqs.receive_message(
-                QueueUrl=self._queue_url,
-                MaxNumberOfMessages=min(10, max_messages - len(outcomes)),
-                VisibilityTimeout=VISIBILITY_SECONDS,
-            )
-            messages = out.get("Messages", [])
-            if not messages:
-                return outcomes
-            outcomes.extend(self._one(message) for message in messages)
-        return outcomes
-
-    def _one(self, message: dict[str, Any]) -> Outcome:
-        message_id = str(message["MessageId"])
-        try:
-            batch = FailureRecord.model_validate_json(message["Body"]).batch
-        except ValidationError:
-            return Outcome(message_id, "invalid", detail="not a DynamoDB stream failure record; kept")
-        records = self._records(batch)
-        if not records:
-            return Outcome(
-                message_id,
-                "expired",
-                shard=batch.shard_id,
-                detail="the stream no longer holds these records (24 h); reconcile from the table",
-            )
-        response = self._invoke({"Records": records})
-        failed = response.get("batchItemFailures") or []
-        if response.get("FunctionError") or failed:
-            detail = f"{len(failed)} record(s) failed again" if failed else str(response.get("FunctionError"))
-            return Outcome(message_id, "failed", len(records), batch.shard_id, f"{detail}; kept")
-        self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return Outcome(message_id, "replayed", len(records), batch.shard_id)
-
-    def _records(self, batch: BatchInfo) -> list[dict[str, Any]]:
-        """The batch's records, as Lambda's event source mapping would have delivered them."""
-        try:
-            iterator: str | None = self._streams.get_shard_iterator(
-                StreamArn=batch.stream_arn,
-                ShardId=batch.shard_id,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=str(batch.start),
-            )["ShardIterator"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {
-                "TrimmedDataAccessException",
-                "ResourceNotFoundException",
-            }:
-                return []
-            raise
-        records: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            if iterator is None:
-                break
-            page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            for record in page.get("Records", []):
-                if int(record["dynamodb"]["SequenceNumber"]) > batch.end:
-                    return records
-                records.append(_as_lambda_record(record, batch.stream_arn))
-            iterator = page.get("NextShardIterator")
-        return records
-
-
-def _as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    dynamodb = dict(record["dynamodb"])
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):  # boto3 parses it; the Lambda event carries epoch seconds
-        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
-
-
-def add_parser(commands: Any) -> None:
-    events = commands.add_parser("events", help="provisioning events").add_subparsers(
-        dest="action", required=True
+def start_replay(
+    events: Any,
+    *,
+    archive_arn: str,
+    bus_arn: str,
+    since: datetime,
+    until: datetime,
+    rule_arns: list[str] | None = None,
+    name: str,
+) -> dict[str, Any]:
+    """StartReplay of the archive's events between since and until onto the bus."""
+    if until <= since:
+        raise AdminError("--until must be after --since")
+    destination: dict[str, Any] = {"Arn": bus_arn}
+    if rule_arns:
+        destination["FilterArns"] = rule_arns
+    out = events.start_replay(
+        ReplayName=name,
+        Description="scimctl events replay",
+        EventSourceArn=archive_arn,
+        EventStartTime=since,
+        EventEndTime=until,
+        Destination=destination,
     )
-    replay = events.add_parser("replay", help="re-publish the batches held by the events dead-letter queue")
-    replay.add_argument("--max-messages", type=int, default=10, help="messages to handle (default: 10)")
+    return {"replay": name, "arn": out.get("ReplayArn"), "state": out.get("State")}
 
 
-def run_events(args: argparse.Namespace, target: StackTarget) -> int:
+def companion_pattern(pattern: dict[str, Any], tenant: str, name: str) -> dict[str, Any]:
+    """The rule's pattern, narrowed to one tenant's events of one replay."""
+    detail = dict(pattern.get("detail") or {})
+    detail["tenantId"] = [tenant]
+    return {**pattern, "detail": detail, "replay-name": [name]}
+
+
+def add_parser(events: Any) -> None:
+    replay = events.add_parser("replay", help="replay the bus's archive (EventBridge StartReplay)")
+    replay.add_argument("--since", required=True, help="ISO 8601 time or a duration ago (6h, 2d)")
+    replay.add_argument("--until", default="0m", help="ISO 8601 time or a duration ago (default: now)")
+    replay.add_argument("--rule", action="append", default=[], help="replay to this rule only (repeatable)")
+    replay.add_argument("--tenant", help="only this tenant's events, to the --rule rules' targets")
+
+
+def run_replay(args: argparse.Namespace, target: StackTarget, now: datetime | None = None) -> int:
     if target.endpoint_url:
-        raise AdminError("the local gateway has no dead-letter queue: replay applies to a deployed stack")
+        raise AdminError(
+            "the local gateway has no archive: read the feed again instead (GET /tenants/{t}/events)"
+        )
+    now = now or datetime.now(UTC)
+    since, until = parse_time(args.since, now), parse_time(args.until, now)
+    if args.tenant is not None and not is_valid_tenant_id(args.tenant):
+        raise AdminError(f"invalid tenant id: {args.tenant!r}")
+    if args.tenant is not None and not args.rule:
+        raise AdminError("--tenant needs --rule: the rules whose targets get the tenant's replayed events")
     cfn = target.client("cloudformation")
-    stack = cfn.describe_stacks(StackName=target.stack_name)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    if "EventsDeadLetterQueueUrl" not in outputs:
-        raise AdminError(f"stack {target.stack_name!r} has no EventsDeadLetterQueueUrl output")
-    function = cfn.describe_stack_resource(StackName=target.stack_name, LogicalResourceId="EventsFunction")[
-        "StackResourceDetail"
-    ]["PhysicalResourceId"]
-    lambda_client = target.client("lambda")
-
-    def invoke(payload: dict[str, Any]) -> dict[str, Any]:
-        out = lambda_client.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
-        body = json.loads(out["Payload"].read() or b"{}")
-        return {**(body if isinstance(body, dict) else {}), "FunctionError": out.get("FunctionError")}
-
-    replayer = Replayer(
-        target.client("sqs"), target.client("dynamodbstreams"), invoke, outputs["EventsDeadLetterQueueUrl"]
-    )
-    outcomes = replayer.replay(args.max_messages)
-    rows = [o.view() for o in outcomes]
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    archive_name = cfn.describe_stack_resource(
+        StackName=target.stack_name, LogicalResourceId="ProvisioningEventArchive"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    events = target.client("events")
+    archive = events.describe_archive(ArchiveName=archive_name)
+    bus_arn = str(archive["EventSourceArn"])
+    name = replay_name(since, args.tenant)
+    if args.tenant is None:
+        rules = [_rule_arn(events, bus_arn, rule) for rule in args.rule]
     else:
-        for row in rows:
-            print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
-        print(f"{sum(o.status == 'replayed' for o in outcomes)} of {len(outcomes)} message(s) replayed")
-    return 0 if all(o.status == "replayed" for o in outcomes) else 1
+        rules = [_companion(events, bus_arn, rule, args.tenant, name) for rule in args.rule]
+    result = start_replay(
+        events,
+        archive_arn=str(archive["ArchiveArn"]),
+        bus_arn=bus_arn,
+        since=since,
+        until=until,
+        rule_arns=rules or None,
+        name=name,
+    )
+    result["rules"] = rules
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"replay {result['replay']} {result['state']}: {since.isoformat()} .. {until.isoformat()}")
+        for rule in rules:
+            print(f"  to rule {rule}")
+    return 0
+
+
+def _rule_arn(events: Any, bus_arn: str, rule: str) -> str:
+    if rule.startswith("arn:"):
+        return rule
+    return str(events.describe_rule(Name=rule, EventBusName=bus_arn)["Arn"])
+
+
+def _companion(events: Any, bus_arn: str, rule: str, tenant: str, name: str) -> str:
+    """A copy of `rule` (pattern and targets) that matches only `tenant`'s events of replay `name`."""
+    found = events.describe_rule(Name=rule.rsplit("/", 1)[-1], EventBusName=bus_arn)
+    pattern = companion_pattern(json.loads(found.get("EventPattern") or "{}"), tenant, name)
+    companion = f"{found['Name']}-{tenant}-replay"[:64]
+    out = events.put_rule(
+        Name=companion,
+        EventBusName=bus_arn,
+        EventPattern=json.dumps(pattern),
+        State="ENABLED",
+        Description=f"scimctl events replay --tenant {tenant}: matches replay {name} only",
+    )
+    targets = events.list_targets_by_rule(Rule=found["Name"], EventBusName=bus_arn).get("Targets", [])
+    if targets:
+        events.put_targets(Rule=companion, EventBusName=bus_arn, Targets=targets)
+    return str(out["RuleArn"])

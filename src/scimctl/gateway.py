@@ -43,8 +43,13 @@ from types import FrameType
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
-from core.store.tenants_table import TenantTable
+from core.errors import ScimError
+from core.setup_links import SetupLinks
+from core.store.setup_links_table import SetupLinkTable
+from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
+from core.webhooks.delivery import RETRY_SCHEDULE, RetrySchedule
+from core.webhooks.signature import InvalidWebhookSecret
 from scimctl import gateway_limits
 from scimctl.admin import Admin
 from scimctl.demo_tenant import DEMO_TENANT, DEMO_TOKEN_FILE, ensure_demo_tenant
@@ -71,6 +76,7 @@ from scimctl.local_aws import (
 )
 from scimctl.local_events import events_pump
 from scimctl.local_store import Loaded, LocalStore, StoreError
+from scimctl.local_webhooks import LocalWebhooks
 from scimctl.openapi_doc import openapi_json
 from scimctl.template import (
     API_TYPE,
@@ -95,6 +101,8 @@ _ERROR_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:Error"
 LOCAL_ONLY_ENV: Final[Mapping[str, str]] = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_DISABLED": "1",
+    # Webhook targets on this machine (http, loopback) are fine locally, never in AWS.
+    "WEBHOOK_ALLOW_LOOPBACK": "true",
 }
 
 # What API Gateway answers when the template does not customise a response type:
@@ -551,7 +559,7 @@ class LocalGateway:
         self.tenant_buckets = TokenBuckets(throttle) if throttle is not None and throttle_tenants else None
         lock = threading.RLock()
         self._invoke_lock = lock
-        # Called after each request that reached a function (`scimctl serve --events-file`).
+        # Called after each request that reached a function: the events pump (local_events).
         self.after_write: Callable[[], object] | None = None
         self.functions = {
             fid: LocalFunction(
@@ -1118,12 +1126,16 @@ class RunningGateway:
     state_file: Path | None
     events_file: Path | None  # the PutEvents entries the events handler made, one JSON per line
     _exit: ExitStack = field(repr=False)
+    webhooks: LocalWebhooks | None = None  # signed webhook deliveries (--webhook-url, or targets set later)
+    webhook_url: str | None = None
     data_dir: Path | None = None  # where the data is kept across restarts (None: in memory only)
     token_file: Path | None = None
     token_reused: bool = False  # the token is the one an earlier start issued (--data-dir)
     store: LocalStore | None = None
     loaded: Loaded | None = None  # what the start read back from data_dir
     management_url: str = ""  # the management API's base URL (SigV4: scimctl.management_gateway)
+    setup_url: str = ""  # the setup page (scimctl.setup_gateway)
+    setup_link: str = ""  # a one-time setup link for the demo tenant, made by this start
 
     @property
     def port(self) -> int:
@@ -1178,6 +1190,9 @@ def start_gateway(
     throttle_tenants: bool = False,
     data_dir: Path | None = None,
     reset: bool = False,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_schedule: RetrySchedule | None = None,
 ) -> RunningGateway:
     """Start moto, seed the demo tenant and serve HTTP in background threads.
 
@@ -1219,10 +1234,19 @@ def start_gateway(
             loaded = store.load(aws)
             store.start()
             token_file = token_file or data_dir / DEMO_TOKEN_FILE
-        if events_file is not None:
-            # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
-            gateway.environment["SCIM_BASE_URL"] = api_url
-            gateway.after_write = events_pump(aws, events_file).pump
+        # Redeliveries (POST /tenants/{t}/webhook/redeliver) go to this queue, as in AWS.
+        gateway.environment["WEBHOOK_QUEUE_URL"] = webhook_queue_url(aws)
+        webhooks = None
+        if webhook_url is not None:
+            webhooks = start_local_webhooks(aws, webhook_url, webhook_secret, webhook_schedule)
+            stack.callback(webhooks.stop)
+        # Always on: the events function journals every event (the management API's feed) before
+        # it publishes; the entries go to the events file when there is one, and to the local
+        # webhooks (`--webhook-url`).
+        # In AWS the events function's SCIM_BASE_URL is the API's URL; here the API is this.
+        gateway.environment["SCIM_BASE_URL"] = api_url
+        on_published = webhooks.submit if webhooks is not None else None
+        gateway.after_write = events_pump(aws, events_file, on_published).pump
         stack.enter_context(gateway)
         admin = Admin(
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -1235,7 +1259,10 @@ def start_gateway(
             ),
         )
         from scimctl.management_gateway import start_management  # noqa: PLC0415 - it imports this module
+        from scimctl.setup_gateway import BoundSetup  # noqa: PLC0415 - it imports this module
 
+        # The setup page: port + 3, bound first so that the management API's links can name it.
+        setup = BoundSetup(stack, gateway, host=host, port=port + 3 if port else 0, log_requests=log_requests)
         # The management API next to it: port + 2 (moto has + 1), any free port when port is 0.
         management_url = start_management(
             stack,
@@ -1244,7 +1271,9 @@ def start_gateway(
             api_url=api_url,
             log_requests=log_requests,
             port=port + 2 if port else 0,
+            setup_page_url=setup.url,
         )
+        setup.start(gateway, {"SCIM_BASE_URL": api_url, "SETUP_PAGE_URL": setup.url})
         demo = ensure_demo_tenant(
             admin,
             TenantTable(aws.client("dynamodb"), aws.table_name),
@@ -1254,6 +1283,12 @@ def start_gateway(
             reuse=data_dir is not None,
         )
         token = demo.token
+        # A fresh one-time setup link for the demo tenant on every start (docs/setup-page.md).
+        setup_link = (
+            SetupLinks(SetupLinkTable(aws.client("dynamodb"), aws.table_name), admin, page_url=setup.url)
+            .create(DEMO_TENANT, stamp=Stamp(actor="scimctl:serve"))
+            .url
+        )
         if token_file is not None and data_dir is None:
             stack.callback(_remove_quietly, token_file)  # the data goes, so does its token
         thread = threading.Thread(target=httpd.serve_forever, name="local-gateway", daemon=True)
@@ -1271,6 +1306,8 @@ def start_gateway(
             aws=aws,
             state_file=state_file,
             events_file=events_file,
+            webhooks=webhooks,
+            webhook_url=webhook_url,
             _exit=stack.pop_all(),
             data_dir=data_dir,
             token_file=token_file,
@@ -1278,8 +1315,44 @@ def start_gateway(
             store=store,
             loaded=loaded,
             management_url=management_url,
+            setup_url=setup.url,
+            setup_link=setup_link,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow errors
+
+
+def start_local_webhooks(
+    aws: LocalAws, url: str, secret: str | None, schedule: RetrySchedule | None
+) -> LocalWebhooks:
+    """Set the stack-wide target in moto's Secrets Manager (as `PUT /webhook` would) and start
+    the delivery thread."""
+    from core.webhooks.signature import check_secret  # noqa: PLC0415 - only with webhooks
+    from core.webhooks.targets import WebhookTargets  # noqa: PLC0415
+    from core.webhooks.urls import check_url  # noqa: PLC0415
+    from handlers.webhook_http import UrllibSender  # noqa: PLC0415
+
+    check_url(url, allow_loopback=True)
+    if secret is None:
+        raise InvalidWebhookSecret("--webhook-url needs --webhook-secret (whsec_...)")
+    targets = WebhookTargets(aws.client("secretsmanager"), aws.secrets_prefix)
+    targets.put(None, url, check_secret(secret))
+    sqs, queue_url = aws.client("sqs"), webhook_queue_url(aws)
+
+    def inbox() -> list[dict[str, Any]]:
+        """Redeliveries the local management API queued (WebhooksQueue's part, locally)."""
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(message["Body"]) for message in got]
+
+    return LocalWebhooks(
+        targets.for_tenant, UrllibSender(allow_loopback=True), schedule or RETRY_SCHEDULE, inbox=inbox
+    ).start()
+
+
+def webhook_queue_url(aws: LocalAws) -> str:
+    """The local stand-in for WebhooksQueue in moto's SQS (created on first use)."""
+    return str(aws.client("sqs").create_queue(QueueName=f"{aws.stack_name}-WebhooksQueue")["QueueUrl"])
 
 
 def _remove_quietly(path: Path) -> None:
@@ -1300,8 +1373,14 @@ def banner(running: RunningGateway) -> str:
         f"Serverless SCIM local gateway ({kept})\n"
         f"Tenant URL:  {running.tenant_url}\n"
         + (f"Management API: {running.management_url}\n" if running.management_url else "")
+        + (f"Webhooks:    {running.webhook_url} (signed, Standard Webhooks)\n" if running.webhook_url else "")
         + f"Token:       {token}\n"
         f"Try:         {try_it}\n"
+        + (
+            f"Setup link:  {running.setup_link} (one use; the IT admin's page)\n"
+            if running.setup_link
+            else ""
+        )
         + (
             f"Events:      {running.events_file} (one PutEvents entry per line)\n"
             if running.events_file
@@ -1323,6 +1402,9 @@ def serve(
     throttle_tenants: bool = False,
     data_dir: Path | None = None,
     reset: bool = False,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_schedule: RetrySchedule | None = None,
 ) -> None:
     """Run the local gateway until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     stop = threading.Event()
@@ -1347,9 +1429,12 @@ def serve(
                 throttle_tenants=throttle_tenants,
                 data_dir=data_dir,
                 reset=reset,
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+                webhook_schedule=webhook_schedule,
             )
-        except StoreError as exc:
-            print(f"scimctl: {exc}", file=sys.stderr)
+        except (StoreError, ScimError) as exc:
+            print(f"scimctl: {getattr(exc, 'detail', exc)}", file=sys.stderr)
             raise SystemExit(2) from exc
         except OSError as exc:  # most often: the port is taken by another `make serve`
             print(f"scimctl: cannot start the local gateway on {host}:{port}: {exc}", file=sys.stderr)

@@ -1,12 +1,16 @@
 """Provisioning events on a laptop: moto's DynamoDB stream → the real events handler → a file.
 
-`scimctl serve --events-file F` runs the production path with one substitution. After each
+`scimctl serve` runs the production path with one substitution. After each
 request that reached a function, the gateway calls `StreamPump.pump`: it reads the table's stream
 from moto (DynamoDB Streams' `GetShardIterator` / `GetRecords`, from just after the last record
 it handled), wraps the records in the event Lambda's event source mapping would send, and calls
 `handlers.events.process_batch`, the function `lambda_handler` calls, with the EventBridge sink
-replaced by `JsonLinesSink`: each PutEvents entry is appended to F as one line of JSON, exactly as
-it would have been put on the bus. The pump holds the gateway's AWS lock, so records are handled
+replaced by `JsonLinesSink` (``--events-file F``, or ``DIR/events.jsonl`` with ``--data-dir``):
+each PutEvents entry is appended to F as one line of JSON, exactly as it would have been put on
+the bus; without a file, `DiscardingSink` accepts them as a bus without rules does. Either way
+the handler first writes the batch to the event journal in moto's table (`core.events.journal`),
+so the management API's feed works locally and, being table items, survives a restart with
+``--data-dir``. The pump holds the gateway's AWS lock, so records are handled
 once each and lines appear in stream order even when requests run concurrently; a request's
 events are in the file before its response is sent.
 
@@ -24,13 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
 
+from core.events import EventSink
 from scimctl.local_aws import AWS_LOCK, LocalAws
 from scimctl.moto_dynamodb import bytes_as_base64, trim_stream
 from scimctl.template import DEFAULT_ACCOUNT_ID
@@ -38,6 +43,7 @@ from scimctl.template import DEFAULT_ACCOUNT_ID
 log = logging.getLogger("scimctl.events")
 
 PAGE = 1000  # GetRecords' maximum
+BATCH_SIZE = 100  # template.yaml, EventsFunction's stream mapping: records per invocation
 
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -95,6 +101,13 @@ class TableStream:
                 return
 
 
+class DiscardingSink:
+    """An EventSink that accepts every entry (a bus with no rule): the journal still gets them."""
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        return [None] * len(entries)
+
+
 class JsonLinesSink:
     """An EventSink that appends each PutEvents entry to a file, one JSON object per line."""
 
@@ -111,6 +124,25 @@ class JsonLinesSink:
         return [None] * len(entries)
 
 
+class FanOutSink:
+    """The file (when there is one; else the entries are discarded, a bus with no rule) and then
+    `on_published` (the local webhooks), per batch."""
+
+    def __init__(
+        self,
+        file: JsonLinesSink | None,
+        on_published: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+    ) -> None:
+        self.file = file
+        self._on_published = on_published
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        errors = (self.file or DiscardingSink()).put(entries)
+        if self._on_published is not None:
+            self._on_published([e for e, error in zip(entries, errors, strict=True) if error is None])
+        return errors
+
+
 def trim_moto_stream(region: str, table_name: str, through: str) -> None:
     """Drop moto's stream records up to sequence number `through`: the pump has handled them."""
     trim_stream(dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name), through)
@@ -119,7 +151,7 @@ def trim_moto_stream(region: str, table_name: str, through: str) -> None:
 class StreamPump:
     """Feeds new stream records to the events handler; what it would put goes to the sink."""
 
-    def __init__(self, stream: TableStream, sink: JsonLinesSink, region: str | None = None) -> None:
+    def __init__(self, stream: TableStream, sink: EventSink, region: str | None = None) -> None:
         self.stream = stream
         self.sink = sink
         self.region = region  # set: moto's in-process stream, trimmed once handled
@@ -132,11 +164,16 @@ class StreamPump:
             records = list(self.stream.read())
             if not records:
                 return 0
-            response = process_batch(stream_event(records, self.stream.arn), self.sink)
+            # In batches of the mapping's size, as Lambda invokes the function: each batch is
+            # journaled and published on its own.
+            failures: list[Any] = []
+            for start in range(0, len(records), BATCH_SIZE):
+                batch = records[start : start + BATCH_SIZE]
+                response = process_batch(stream_event(batch, self.stream.arn), self.sink)
+                failures.extend(response.get("batchItemFailures") or [])
             last = self.stream.last_sequence_number
             if self.region is not None and last is not None:
                 trim_moto_stream(self.region, self.stream.table_name, last)
-        failures = response.get("batchItemFailures") or []
         if failures:
             # Lambda would retry these, then send them to the dead-letter queue; locally a record
             # that cannot be published is reported and skipped.
@@ -144,8 +181,14 @@ class StreamPump:
         return len(records)
 
 
-def events_pump(aws: LocalAws, path: Path) -> StreamPump:
-    """A pump for the local stack's table, appending to `path` (created if missing)."""
+def events_pump(
+    aws: LocalAws,
+    path: Path | None,
+    on_published: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+) -> StreamPump:
+    """A pump for the local stack's table, appending to `path` (created if missing) when given
+    and handing what it published to `on_published` (`scimctl serve --webhook-url`)."""
     stream = TableStream(aws.client("dynamodb"), aws.client("dynamodbstreams"), aws.table_name)
     stream.skip_to_end()  # as StartingPosition LATEST: what was written before is not replayed
-    return StreamPump(stream, JsonLinesSink(path), region=aws.region)
+    sink = FanOutSink(JsonLinesSink(path) if path is not None else None, on_published)
+    return StreamPump(stream, sink, region=aws.region)

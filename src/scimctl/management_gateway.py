@@ -116,7 +116,14 @@ class ManagementGateway(LocalGateway):
 
 
 def start_management(
-    stack: ExitStack, scim: LocalGateway, *, host: str, api_url: str, log_requests: bool, port: int = 0
+    stack: ExitStack,
+    scim: LocalGateway,
+    *,
+    host: str,
+    api_url: str,
+    log_requests: bool,
+    port: int = 0,
+    setup_page_url: str = "",
 ) -> str:
     """Serve the management API next to a started SCIM gateway (same moto, same functions' code);
     returns its base URL. Stopped by `stack`."""
@@ -129,6 +136,9 @@ def start_management(
     )
     # Tenants' scim_base_url: the local SCIM API (in AWS, the SCIM API's invoke URL).
     gateway.environment["SCIM_BASE_URL"] = api_url
+    if setup_page_url:  # setup links open the local setup page (scimctl.setup_gateway)
+        gateway.environment["SETUP_PAGE_URL"] = setup_page_url
+    gateway.environment["WEBHOOK_QUEUE_URL"] = scim.environment["WEBHOOK_QUEUE_URL"]  # redeliveries
     gateway.after_write = scim.after_write  # the provisioning events pump, when on
 
     def after_management_write() -> None:

@@ -8,6 +8,7 @@ the proxy event) are tested through the same gateway's `handle` or directly.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -351,7 +352,7 @@ def _banner(process: subprocess.Popen[str], timeout: float = 60) -> list[str]:
 
     def read() -> None:
         assert process.stdout is not None
-        lines.extend(process.stdout.readline() for _ in range(5))
+        lines.extend(process.stdout.readline() for _ in range(6))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -372,7 +373,7 @@ def test_scimctl_serve_prints_the_banner_and_stops_cleanly_on_sigterm(tmp_path: 
     )
     try:
         lines = _banner(process)
-        assert len(lines) == 5, (
+        assert len(lines) == 6, (
             process.stderr.read() if process.poll() is not None and process.stderr else lines
         )
         assert lines[0].startswith("Serverless SCIM local gateway")
@@ -388,6 +389,13 @@ def test_scimctl_serve_prints_the_banner_and_stops_cleanly_on_sigterm(tmp_path: 
             {"message": "Missing Authentication Token"},
         )
         assert lines[4].startswith("Try:")
+        # A one-time setup link for the demo tenant (docs/setup-page.md): the page answers.
+        assert lines[5].startswith("Setup link:  http://127.0.0.1:")
+        setup_link = lines[5].split()[2]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1/setup#demo\.[0-9a-f]{16}\.[\w-]{43}", setup_link)
+        page_status, _, page_body = call(setup_link.partition("#")[0])
+        assert page_status == 200
+        assert b"Connect your identity provider" in page_body
         assert json.loads(state.read_text())["api_url"] == tenant_url.removesuffix("/demo")
         assert token_file.read_text().strip() == token
         assert token_file.stat().st_mode & 0o777 == 0o600

@@ -16,11 +16,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.integration.conftest import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, ScimHttp
+from tests.integration.sigv4_client import ManagementHttp
 
 START_TIMEOUT = 60
 
@@ -214,5 +216,43 @@ def test_reset_starts_empty_with_a_new_token(workdir: Path) -> None:
         assert new_token in second.banner
         assert user_names(ScimHttp(second.tenant_url, new_token)) == set()
         assert ScimHttp(second.tenant_url, old_token).get("/Users").status == 401
+    finally:
+        second.stop()
+
+
+def feed_of(serve: Serve, tenant: str = "demo") -> list[dict[str, Any]]:
+    """Every event of the tenant's feed, through the management API that serve printed."""
+    url = next(
+        ln.split(":", 1)[1].strip() for ln in serve.banner.splitlines() if ln.startswith("Management API:")
+    )
+    api = ManagementHttp(url)
+    events: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        page = api.get(f"/tenants/{tenant}/events?limit=200" + (f"&after={after}" if after else ""))
+        assert page.status == 200, page.text
+        if not page.json["data"]:
+            return events
+        events.extend(page.json["data"])
+        after = page.json["next_cursor"]
+
+
+def test_the_event_feed_survives_a_restart_and_numbering_continues(workdir: Path) -> None:
+    data_dir = workdir / "data"
+    first = start(workdir, data_dir)
+    client = ScimHttp(first.tenant_url, token_of(data_dir))
+    create_user(client, "feed1@example.com")
+    create_user(client, "feed2@example.com")
+    before = feed_of(first)
+    assert first.stop(signal.SIGINT) == 0
+
+    second = start(workdir, data_dir)
+    try:
+        assert feed_of(second) == before  # the journal is table items: kept in the store
+        create_user(ScimHttp(second.tenant_url, token_of(data_dir)), "feed3@example.com")
+        after = feed_of(second)
+        assert after[: len(before)] == before
+        assert [e["sequence"] for e in after] == list(range(1, len(after) + 1))
+        assert after[-1]["data"]["resource"]["userName"] == "feed3@example.com"
     finally:
         second.stop()

@@ -222,6 +222,7 @@ def test_report_of_a_partial_failure_counts_what_was_accepted() -> None:
     }
 
 
+@pytest.mark.usefixtures("aws")  # the batch is journaled in the table before it is published
 def test_process_batch_counts_the_batch() -> None:
     sink = RecordingSink()
     records = two_creations_and_a_deactivation()
@@ -234,6 +235,7 @@ def test_process_batch_counts_the_batch() -> None:
     assert "UserReactivated" not in metric_values()
 
 
+@pytest.mark.usefixtures("aws")  # the batch is journaled in the table before it is published
 def test_the_events_function_prints_the_counters_as_emf(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

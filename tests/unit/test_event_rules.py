@@ -224,3 +224,50 @@ def test_a_failed_call_is_retried_with_backoff_then_the_record_fails() -> None:
     assert isinstance(given_up.error_for(0), PublishFailed)
     assert isinstance(given_up.error_for(1), EarlierRecordFailed)
     assert all(0 <= s <= 0.2 * 2**i for i, s in enumerate(sleeps[1:]))
+
+
+class RecordingSink:
+    """Accepts everything and keeps each call's entries."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Mapping[str, Any]]] = []
+
+    def put(self, entries: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        self.calls.append(list(entries))
+        return [None] * len(entries)
+
+
+def test_a_batch_that_cannot_be_journaled_is_not_published_and_fails_from_its_first_event() -> None:
+    """The feed first: nothing reaches the bus that the feed lacks (core.events.publisher)."""
+    sink = RecordingSink()
+    journaled: list[int] = []
+
+    def failing_journal(events: Any) -> None:
+        journaled.append(len(events))
+        raise RuntimeError("DynamoDB is down")
+
+    delivery = deliver(
+        user_records(3), sink, DESTINATION, Retry(sleep=lambda _: None), journal=failing_journal
+    )
+
+    assert journaled == [3]
+    assert sink.calls == []
+    assert (delivery.published, delivery.failed_at) == (0, 0)
+    assert type(delivery.error_for(0)).__name__ == "JournalFailed"
+    assert type(delivery.error_for(2)).__name__ == "EarlierRecordFailed"
+
+
+def test_a_journaled_batch_is_published_with_the_same_events() -> None:
+    sink = RecordingSink()
+    keys: list[str] = []
+
+    delivery = deliver(
+        user_records(2),
+        sink,
+        DESTINATION,
+        journal=lambda events: keys.extend(e.idempotency_key for e in events),
+    )
+
+    assert delivery.published == 2
+    published = [json.loads(entry["Detail"])["idempotencyKey"] for call in sink.calls for entry in call]
+    assert published == keys

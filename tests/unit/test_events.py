@@ -205,6 +205,61 @@ EXPECTED |= {
     "TokenExpiryFunction/scheduled.json": lambda r: (
         r == {"expiring_per_tenant": {}, "warnings": []} or pytest.fail(str(r))
     ),
+    # The setup page itself: no session needed, strict CSP (docs/setup-page.md).
+    "SetupFunction/get-setup-page.json": lambda r: (
+        (r["statusCode"] == 200 and "default-src 'self'" in r["headers"]["Content-Security-Policy"])
+        or pytest.fail("not the setup page")
+    ),
+    "ManagementFunction/put-tenant-webhook.json": lambda r: (
+        management_json(200)(r)["secret"].startswith("whsec_") or pytest.fail("no generated secret")
+    ),
+    # One EventBridge event from the webhooks queue; demo has no webhook target here, so the
+    # message is done with (not retried): tests/unit/test_webhooks_delivery.py delivers them.
+    "WebhooksFunction/sqs-user-deactivated.json": lambda r: (
+        r == {"batchItemFailures": []} or pytest.fail(f"messages failed: {r}")
+    ),
+    # The feed: a page and a cursor to poll from (no events here: the stream is not pumped).
+    "ManagementFunction/list-tenant-events.json": lambda r: check_feed_page(management_json(200)(r)),
+    "ManagementFunction/list-stack-events.json": lambda r: check_feed_page(management_json(200)(r)),
+}
+
+
+def check_feed_page(body: dict[str, Any]) -> None:
+    assert set(body) == {"data", "next_cursor"}
+    assert isinstance(body["data"], list)
+    assert body["next_cursor"]
+
+
+def check_directory(route: str) -> Callable[[dict[str, Any]], None]:
+    """The directory reads (events/DirectoryFunction) on the seeded user and group."""
+
+    def check(result: dict[str, Any]) -> None:
+        body = management_json(200)(result)
+        if route == "users":
+            assert [u["userName"] for u in body["data"]] == ["bjensen@example.com"]
+        elif route == "user":
+            assert (body["user"]["id"], body["user"]["meta"]["resourceType"]) == (USER_ID, "User")
+            assert [g["value"] for g in body["groups"]["data"]] == [GROUP_ID]
+        elif route == "groups":
+            assert [g["displayName"] for g in body["data"]] == ["Employees"]
+            assert "members" not in body["data"][0]
+        elif route == "group":
+            assert (body["group"]["id"], "members" in body["group"]) == (GROUP_ID, False)
+            assert [m["value"] for m in body["members"]["data"]] == [USER_ID]
+        else:
+            assert [ref["value"] for ref in body["data"]] == [GROUP_ID if route == "user-groups" else USER_ID]
+            assert body["next_cursor"] is None
+
+    return check
+
+
+EXPECTED |= {
+    "DirectoryFunction/list-users-by-username.json": check_directory("users"),
+    "DirectoryFunction/get-user.json": check_directory("user"),
+    "DirectoryFunction/list-user-groups.json": check_directory("user-groups"),
+    "DirectoryFunction/list-groups.json": check_directory("groups"),
+    "DirectoryFunction/get-group.json": check_directory("group"),
+    "DirectoryFunction/list-group-members.json": check_directory("members"),
 }
 
 

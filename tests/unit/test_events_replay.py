@@ -1,131 +1,119 @@
-"""`scimctl events replay`: the events DLQ's batches re-read from the stream and re-published (moto)."""
+"""`scimctl events replay`: an EventBridge replay of the bus's archive (StartReplay, with moto)."""
 
 from __future__ import annotations
 
+import argparse
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from scimctl import cli
-from scimctl.events_replay import Replayer
+from scimctl.admin import AdminError
+from scimctl.events_replay import companion_pattern, parse_time, run_replay
 from scimctl.stack import StackTarget
-from tests.conftest import TABLE_NAME
+
+NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+STACK = "scim-test"
+BUS = f"{STACK}-provisioning"
+ARCHIVE = f"{STACK}-archive"
+PATTERN = {"source": [f"scim.{STACK}"], "detail-type": [{"prefix": "scim.user."}]}
 
 
-class FakeFunction:
-    """The deployed EventsFunction: records each payload, answers with the given response."""
+class Target(StackTarget):
+    """A deployed stack's target whose CloudFormation lookup names the archive (moto has no stack)."""
 
-    def __init__(self, response: dict[str, Any] | None = None) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self.response = response or {"batchItemFailures": []}
+    def client(self, service: str) -> Any:
+        if service == "cloudformation":
+            return _Cfn()
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
 
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.payloads.append(json.loads(json.dumps(payload)))  # what Lambda would receive
-        return self.response
+
+class _Cfn:
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:  # noqa: N803
+        assert (StackName, LogicalResourceId) == (STACK, "ProvisioningEventArchive")
+        return {"StackResourceDetail": {"PhysicalResourceId": ARCHIVE}}
 
 
 @pytest.fixture
-def stream(aws: None) -> tuple[str, str, list[str]]:
-    """Five writes on the table's stream: (stream ARN, shard id, their sequence numbers)."""
-    db = boto3.client("dynamodb")
-    for n in range(5):
-        db.put_item(TableName=TABLE_NAME, Item={"PK": {"S": "T#acme"}, "SK": {"S": f"U#{n}"}})
-    arn = db.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams")
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    return arn, shard, [r["dynamodb"]["SequenceNumber"] for r in records]
+def bus(aws: None) -> str:
+    events = boto3.client("events")
+    arn = events.create_event_bus(Name=BUS)["EventBusArn"]
+    events.create_archive(ArchiveName=ARCHIVE, EventSourceArn=arn, RetentionDays=90)
+    queue = boto3.client("sqs").create_queue(QueueName="consumer")["QueueUrl"]
+    queue_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    events.put_rule(Name="saas-users", EventBusName=BUS, EventPattern=json.dumps(PATTERN))
+    events.put_targets(
+        Rule="saas-users",
+        EventBusName=BUS,
+        Targets=[{"Id": "queue", "Arn": queue_arn["Attributes"]["QueueArn"]}],
+    )
+    return str(arn)
 
 
-def dlq_with(*bodies: str) -> str:
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="events-dlq")["QueueUrl"]
-    for body in bodies:
-        sqs.send_message(QueueUrl=url, MessageBody=body)
-    return url
-
-
-def failure_record(arn: str, shard: str, start: str, end: str) -> str:
-    """What Lambda's on-failure destination writes for a DynamoDB stream batch."""
-    return json.dumps(
-        {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
-            "version": "1.0",
-            "DDBStreamBatchInfo": {
-                "shardId": shard,
-                "startSequenceNumber": start,
-                "endSequenceNumber": end,
-                "batchSize": 3,
-                "streamArn": arn,
-            },
-        }
+def args(**given: Any) -> argparse.Namespace:
+    return argparse.Namespace(
+        **({"since": "6h", "until": "0m", "tenant": None, "rule": [], "json": True} | given)
     )
 
 
-def visible_and_hidden(url: str) -> tuple[int, int]:
-    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+def target() -> Target:
+    return Target(region="us-east-1", stack_name=STACK, table_name=STACK, secrets_prefix="scim/x/")
 
 
-def replayer(url: str, function: FakeFunction) -> Replayer:
-    return Replayer(boto3.client("sqs"), boto3.client("dynamodbstreams"), function, url)
-
-
-def test_replays_exactly_the_failed_range_and_deletes_the_message(stream: tuple[str, str, list[str]]) -> None:
-    arn, shard, seqs = stream
-    url = dlq_with(failure_record(arn, shard, seqs[1], seqs[3]))
-    function = FakeFunction()
-
-    outcomes = replayer(url, function).replay(max_messages=10)
-
-    assert [(o.status, o.records) for o in outcomes] == [("replayed", 3)]
-    (payload,) = function.payloads
-    assert [r["dynamodb"]["SequenceNumber"] for r in payload["Records"]] == seqs[1:4]
-    assert {r["eventSourceARN"] for r in payload["Records"]} == {arn}
-    assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int) for r in payload["Records"])
-    assert visible_and_hidden(url) == (0, 0)
-
-
-def test_a_batch_that_fails_again_keeps_its_message(stream: tuple[str, str, list[str]]) -> None:
-    arn, shard, seqs = stream
-    url = dlq_with(failure_record(arn, shard, seqs[0], seqs[4]))
-    function = FakeFunction({"batchItemFailures": [{"itemIdentifier": seqs[2]}]})
-
-    (outcome,) = replayer(url, function).replay(max_messages=10)
-
-    assert (outcome.status, outcome.records) == ("failed", 5)
-    assert visible_and_hidden(url) == (0, 1)  # back on the queue when the visibility timeout ends
-
-
-def test_records_gone_from_the_stream_and_foreign_messages_are_kept(
-    stream: tuple[str, str, list[str]],
+def test_replay_starts_an_eventbridge_replay_of_the_range(
+    bus: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arn, shard, seqs = stream
-    beyond = str(int(seqs[-1]) + 1000)
-    url = dlq_with(failure_record(arn, shard, beyond, beyond), '{"not": "a failure record"}')
-    function = FakeFunction()
+    assert run_replay(args(since="2026-12-01T00:00:00Z", until="6h"), target(), NOW) == 0
 
-    outcomes = replayer(url, function).replay(max_messages=10)
-
-    assert sorted(o.status for o in outcomes) == ["expired", "invalid"]
-    assert function.payloads == []
-    assert visible_and_hidden(url) == (0, 2)
-
-
-def test_max_messages_bounds_one_run(stream: tuple[str, str, list[str]]) -> None:
-    arn, shard, seqs = stream
-    url = dlq_with(*(failure_record(arn, shard, s, s) for s in seqs))
-
-    outcomes = replayer(url, FakeFunction()).replay(max_messages=2)
-
-    assert [o.status for o in outcomes] == ["replayed", "replayed"]
-    assert visible_and_hidden(url) == (3, 0)
+    out = json.loads(capsys.readouterr().out)
+    replay = boto3.client("events").describe_replay(ReplayName=out["replay"])
+    assert replay["EventSourceArn"].endswith(f":archive/{ARCHIVE}")
+    assert replay["Destination"]["Arn"] == bus
+    assert replay["EventStartTime"] == datetime(2026, 12, 1, tzinfo=UTC)
+    assert replay["EventEndTime"] == NOW - timedelta(hours=6)
+    assert "FilterArns" not in replay["Destination"]
 
 
-def test_cli_refuses_the_local_gateway(
+def test_replay_of_one_tenant_goes_to_a_companion_rule_with_the_same_targets(
+    bus: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_replay(args(tenant="acme", rule=["saas-users"]), target(), NOW) == 0
+
+    out = json.loads(capsys.readouterr().out)
+    events = boto3.client("events")
+    (rule_arn,) = out["rules"]
+    assert events.describe_replay(ReplayName=out["replay"])["Destination"]["FilterArns"] == [rule_arn]
+    companion = events.describe_rule(Name=rule_arn.rsplit("/", 1)[-1], EventBusName=BUS)
+    pattern = json.loads(companion["EventPattern"])
+    # The consumer's pattern, one tenant, and only this replay's events: never a live one twice.
+    assert pattern == PATTERN | {"detail": {"tenantId": ["acme"]}, "replay-name": [out["replay"]]}
+    original = events.list_targets_by_rule(Rule="saas-users", EventBusName=BUS)["Targets"]
+    assert events.list_targets_by_rule(Rule=companion["Name"], EventBusName=BUS)["Targets"] == original
+
+
+def test_companion_pattern_keeps_the_rules_own_detail_filters() -> None:
+    pattern = {"source": ["s"], "detail": {"resourceType": ["User"]}}
+
+    assert companion_pattern(pattern, "acme", "r1") == {
+        "source": ["s"],
+        "detail": {"resourceType": ["User"], "tenantId": ["acme"]},
+        "replay-name": ["r1"],
+    }
+
+
+def test_tenant_without_rule_and_backwards_ranges_are_refused(bus: str) -> None:
+    with pytest.raises(AdminError, match="--tenant needs --rule"):
+        run_replay(args(tenant="acme"), target(), NOW)
+    with pytest.raises(AdminError, match="--until must be after --since"):
+        run_replay(args(since="1h", until="2h"), target(), NOW)
+    with pytest.raises(AdminError, match="not a time"):
+        parse_time("yesterday", NOW)
+
+
+def test_replay_is_refused_against_the_local_gateway(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     local = StackTarget(
@@ -136,5 +124,6 @@ def test_cli_refuses_the_local_gateway(
         endpoint_url="http://127.0.0.1:8001",
     )
     monkeypatch.setattr(cli, "resolve_target", lambda *_: local)
-    assert cli.main(["events", "replay"]) == 2
-    assert "no dead-letter queue" in capsys.readouterr().err
+
+    assert cli.main(["events", "replay", "--since", "1h"]) == 2
+    assert "no archive" in capsys.readouterr().err

@@ -21,7 +21,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-HANDLERS = ("authorizer", "discovery", "users", "groups", "bulk", "events", "management")
+HANDLERS = (
+    "authorizer",
+    "discovery",
+    "users",
+    "groups",
+    "bulk",
+    "events",
+    "management",
+    "management_directory",
+    "setup",
+)
 
 # Never in a Lambda function: dev tools, the admin CLI, tests, and what only X-Ray's patch_all loads.
 NEVER = (
@@ -53,13 +63,31 @@ NO_RESOLVER = ("aws_lambda_powertools.event_handler",)
 
 # Per handler: what its requests never use. Each is a measurable share of the import (bench/coldstart.py).
 NOT_NEEDED = {
+    # The setup page's function: the management code plus the setup session (docs/setup-page.md).
+    # (core.events comes with handlers.management's event feed since the feed's merge.)
+    "setup": (
+        "aws_lambda_powertools.utilities.idempotency",
+        "aws_lambda_powertools.utilities.batch",
+        "handlers.resources",
+        "handlers.audit",
+        "core.auth",
+        "core.filter",
+        "core.patch",
+        "core.bulk",
+        "core.users",
+        "core.groups",
+        "core.query.listing",
+    ),
     "management": (
         "aws_lambda_powertools.utilities.idempotency",  # core.idempotency: one GetItem, one transaction
         "aws_lambda_powertools.utilities.batch",
         "handlers.resources",
         "handlers.audit",
         "core.auth",
-        "core.events",
+        # the feed reads the journal (core.events.journal), never the event models or rules
+        "core.events.models",
+        "core.events.rules",
+        "core.events.publisher",
         "core.filter",
         "core.patch",
         "core.bulk",
@@ -118,6 +146,14 @@ NOT_NEEDED = {
         "core.events",
         "aws_lambda_powertools.utilities.batch",
     ),
+    "management_directory": (
+        "handlers.audit",  # reads only: no audit record, no recording stores
+        "handlers.resources",
+        "core.bulk",
+        "core.auth",
+        "core.events",
+        "aws_lambda_powertools.utilities.batch",
+    ),
     "events": (
         "handlers.routing",  # a stream consumer, no REST routes
         "core.filter",
@@ -140,7 +176,14 @@ NEEDED = {
     "groups": ("core.groups.service", "handlers.audit"),
     "bulk": ("core.bulk", "handlers.audit"),
     "events": ("core.events", "aws_lambda_powertools.utilities.batch"),
-    "management": ("core.management", "handlers.problem", "core.store.tenants_table"),
+    "management": (
+        "core.management",
+        "handlers.problem",
+        "core.store.tenants_table",
+        "core.events.journal",
+    ),
+    "setup": ("core.setup_links", "core.setup_desk", "handlers.problem", "core.store.setup_links_table"),
+    "management_directory": ("core.directory", "core.query.listing", "handlers.problem"),
 }
 
 LAMBDA_ENV = {

@@ -23,8 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SECRETS_PREFIX, TABLE_NAME
-from tests.unit.management_calls import Answer, call
+from tests.conftest import SECRETS_PREFIX, TABLE_NAME, ScimClient
+from tests.unit.directory_calls import read
+from tests.unit.management_calls import Answer
+from tests.unit.management_calls import call as management_call
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 _numbers = itertools.count(1)
 
@@ -38,10 +43,30 @@ class Victim:
     tokens_cursor: str
     audit_cursor: str
     idempotency_key: str
+    # Its directory (issue 16): users, a group, and cursors of its users and members lists.
+    user_ids: list[str]
+    user_name: str
+    group_id: str
+    users_cursor: str
+    members_cursor: str
 
     @property
     def secrets(self) -> set[str]:
-        return {self.name, *self.token_ids}
+        return {self.name, *self.token_ids, *self.user_ids, self.user_name, self.group_id}
+
+
+def call(
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """The management API: directory reads go to their own function, as API Gateway routes them."""
+    parts = path.strip("/").split("/")
+    if method == "GET" and len(parts) >= 3 and parts[0] == "tenants" and parts[2] in {"users", "groups"}:
+        return read(path, query)
+    return management_call(method, path, body, query, headers)
 
 
 def _ok(answer: Answer, status: int) -> Answer:
@@ -64,6 +89,27 @@ def _setup() -> tuple[Victim, str]:
     assert tokens_cursor
     assert audit_cursor
     _ok(call("POST", f"/tenants/{a}/tokens", {"name": "own"}), 201)
+    scim_b = ScimClient(b)
+    user_name = f"victim-{n}@example.com"
+    user_ids = [
+        scim_b("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": u, "externalId": f"vx-{n}"}).body[
+            "id"
+        ]
+        for u in (user_name, f"victim-{n}-2@example.com")
+    ]
+    group = {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": f"Victims {n}",
+        "members": [{"value": u} for u in user_ids],
+    }
+    group_id = scim_b("POST", "/Groups", group).body["id"]
+    ScimClient(a)("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": f"own-{n}@example.com"})
+    users_cursor = _ok(call("GET", f"/tenants/{b}/users", query={"limit": "1"}), 200).body["next_cursor"]
+    members_cursor = _ok(
+        call("GET", f"/tenants/{b}/groups/{group_id}/members", query={"limit": "1"}), 200
+    ).body["next_cursor"]
+    assert users_cursor
+    assert members_cursor
     victim = Victim(
         b,
         f"Victim {n}",
@@ -72,6 +118,11 @@ def _setup() -> tuple[Victim, str]:
         tokens_cursor,
         audit_cursor,
         key,
+        user_ids,
+        user_name,
+        group_id,
+        users_cursor,
+        members_cursor,
     )
     return victim, a
 
@@ -161,6 +212,66 @@ BUILDERS: dict[str, Builder] = {
         None,
     ),
     "issue under A": lambda v, a: ("POST", f"/tenants/{a}/tokens", {"name": "again"}, None, None),
+    # Directory reads (issue 16): B's ids, names, cursors and filters under A's path.
+    "read B's user under A": lambda v, a: ("GET", f"/tenants/{a}/users/{v.user_ids[0]}", None, None, None),
+    "read B's user's groups under A": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/users/{v.user_ids[0]}/groups",
+        None,
+        None,
+        None,
+    ),
+    "read B's group under A": lambda v, a: ("GET", f"/tenants/{a}/groups/{v.group_id}", None, None, None),
+    "read B's group's members under A": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/groups/{v.group_id}/members",
+        None,
+        None,
+        None,
+    ),
+    "list A's users with B's cursor": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/users",
+        None,
+        {"cursor": v.users_cursor},
+        None,
+    ),
+    "list A's group members with B's members cursor": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/groups/{v.group_id}/members",
+        None,
+        {"cursor": v.members_cursor},
+        None,
+    ),
+    "filter A's users by B's id": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/users",
+        None,
+        {"filter": f'id eq "{v.user_ids[0]}"'},
+        None,
+    ),
+    "filter A's users by B's userName": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/users",
+        None,
+        {"filter": f'userName eq "{v.user_name}"'},
+        None,
+    ),
+    "filter A's users by B's values (no key)": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/users",
+        None,
+        {"filter": 'externalId co "vx-" or userName sw "victim"'},
+        None,
+    ),
+    "list A's groups naming B in the query": lambda v, a: (
+        "GET",
+        f"/tenants/{a}/groups",
+        None,
+        {"tenant": v.tenant},
+        None,
+    ),
+    # Last, so that `test_every_builder_is_refused_or_harmless_once` reads A before it is gone.
     "delete A": lambda v, a: ("DELETE", f"/tenants/{a}", None, None, None),
 }
 
@@ -232,3 +343,8 @@ def test_every_builder_is_refused_or_harmless_once() -> None:
     assert statuses["path tenant with a traversal"] == 404
     assert statuses["path tenant B with a suffix"] == 404
     assert statuses["issue under A with B's idempotency key"] == 201  # a new token of A's own
+    for name in ("read B's user under A", "read B's user's groups under A", "read B's group under A"):
+        assert statuses[name] == 404, name
+    assert statuses["read B's group's members under A"] == 404
+    assert statuses["list A's users with B's cursor"] == 400
+    assert statuses["list A's group members with B's members cursor"] == 400

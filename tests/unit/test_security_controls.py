@@ -7,6 +7,7 @@ only hash-locked wheels, and that the lock covers every runtime requirement.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -70,7 +71,13 @@ def test_the_access_log_never_holds_a_token_or_a_body() -> None:
         ("DiscoveryFunction", ("dynamodb:", "secretsmanager:")),
         ("AuthorizerFunction", ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")),
         ("UsersFunction", ("dynamodb:Scan", "secretsmanager:PutSecretValue")),
-        ("EventsFunction", ("dynamodb:PutItem", "secretsmanager:PutSecretValue")),
+        # It writes the event journal only (next test), never deletes, scans or queries.
+        (
+            "EventsFunction",
+            ("dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query", "secretsmanager:PutSecretValue"),
+        ),
+        # Webhook targets only: no table, no token hashes, no writes, no queue deletes of its own.
+        ("WebhooksFunction", ("dynamodb:", "/tenants/", "secretsmanager:PutSecretValue", "sqs:Delete")),
     ],
 )
 def test_functions_get_only_the_actions_they_use(function: str, forbidden: tuple[str, ...]) -> None:
@@ -78,6 +85,49 @@ def test_functions_get_only_the_actions_they_use(function: str, forbidden: tuple
     assert "*" not in re.findall(r"'Action': '([^']*)'", policies)
     for action in forbidden:
         assert action not in policies
+
+
+def test_webhook_secrets_are_reachable_only_by_the_webhooks_and_management_functions() -> None:
+    readers = {
+        name
+        for name, resource in RESOURCES.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and "/webhooks/*" in str(resource["Properties"].get("Policies", []))
+    }
+    assert readers == {"WebhooksFunction", "ManagementFunction"}
+    # Loopback and http receivers are a local-gateway-only switch: never set in the stack.
+    assert "WEBHOOK_ALLOW_LOOPBACK" not in (ROOT / "template.yaml").read_text()
+
+
+def test_the_events_function_writes_only_the_event_journals_partitions() -> None:
+    statements = [
+        statement
+        for policy in RESOURCES["EventsFunction"]["Properties"]["Policies"]
+        for statement in policy.get("Statement", [])
+    ]
+    dynamodb = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _actions(s))]
+    (journal,) = dynamodb
+    assert sorted(_actions(journal)) == ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert journal["Resource"] == {"Fn::GetAtt": ["ScimTable", "Arn"]}  # no index
+    leading = journal["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert leading == ["T#*#EVENTS", "T#*#EVENTS#ID", "STACK#EVENTS", "STACK#EVENTS#ID"]
+    # The journal's keys are all of those partitions (core.events.journal).
+    from core.events import journal as feed  # noqa: PLC0415
+
+    keys = [
+        feed.events_pk("acme"),
+        feed.event_ids_pk("acme"),
+        feed.STACK_PK,
+        feed.STACK_COUNTER_KEY["PK"]["S"],
+    ]
+    keys.append(feed.tenant_counter_key("acme")["PK"]["S"])
+    assert all(any(fnmatch.fnmatchcase(key, pattern) for pattern in leading) for key in keys)
+    assert not fnmatch.fnmatchcase("T#acme#USER", leading[0])  # and no resource partition
+
+
+def _actions(statement: dict[str, object]) -> list[str]:
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else [str(a) for a in actions]  # type: ignore[union-attr]
 
 
 def locked_pins() -> dict[str, tuple[str, list[str]]]:

@@ -158,6 +158,7 @@ def test_template_gives_the_key_only_to_resource_and_events_functions() -> None:
         "BulkFunction",
         "EventsFunction",
         "ManagementFunction",
+        "DirectoryFunction",  # the directory reads return the SCIM API's cursors and ETags
     }
     api = resources["ScimApi"]["Properties"]
     assert api["ApiKeySourceType"] == "AUTHORIZER"

@@ -10,6 +10,9 @@ so the stream record is the event's only source, written in the same call as the
   last refused token, a usage plan key) → nothing.
 * INSERT of token metadata → ``scim.token.created``; MODIFY where ``revokedAt`` appears →
   ``scim.token.revoked``; others (``lastUsedAt``) → nothing.
+* INSERT of a setup link → ``scim.setup.link_created``; MODIFY where ``redeemedAt`` appears →
+  ``scim.setup.link_redeemed`` (actor: the setup session); others (a session sliding, a
+  revocation) → nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any, Protocol
 
 from core.events.models import (
     ManagementEvent,
+    SetupLinkCreated,
+    SetupLinkRedeemed,
+    SetupLinkSnapshot,
     TenantConnected,
     TenantCreated,
     TenantDeleted,
@@ -132,3 +138,26 @@ def token_modified(change: Change) -> ManagementEvent | None:
         envelope = _envelope(change, _text(change.new, "changedAt"), ["expiry_warned_days"])
         return TokenExpiring(**envelope, token=_token(change.new), threshold_days=int(warned))
     return None
+
+
+def _link(image: Image) -> SetupLinkSnapshot:
+    return SetupLinkSnapshot(
+        link_id=_text(image, "linkId") or "",
+        created_at=_text(image, "createdAt") or "",
+        expires_at=_text(image, "expiresAt") or "",
+        redeemed_at=_text(image, "redeemedAt"),
+    )
+
+
+def setup_link_created(change: Change) -> ManagementEvent:
+    names = ["expires_at", "return_url"] if _text(change.new, "returnUrl") else ["expires_at"]
+    return SetupLinkCreated(
+        **_envelope(change, _text(change.new, "createdAt"), names), link=_link(change.new)
+    )
+
+
+def setup_link_modified(change: Change) -> ManagementEvent | None:
+    redeemed = _text(change.new, "redeemedAt")
+    if not redeemed or _text(change.old, "redeemedAt"):
+        return None
+    return SetupLinkRedeemed(**_envelope(change, redeemed, ["redeemed_at"]), link=_link(change.new))

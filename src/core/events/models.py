@@ -275,6 +275,33 @@ class TokenExpiring(TokenEvent):
     threshold_days: Literal[30, 7, 1] = Field(description="The warning threshold this token has crossed.")
 
 
+class SetupLinkSnapshot(_Model):
+    """A setup link's metadata: never its secret, its hash or its session."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    link_id: str
+    created_at: str
+    expires_at: str
+    redeemed_at: str | None = None
+
+
+class SetupLinkEvent(ManagementEvent):
+    link: SetupLinkSnapshot
+
+
+class SetupLinkCreated(SetupLinkEvent):
+    """A setup link was made for the tenant's IT admin (docs/setup-page.md)."""
+
+    detail_type = "scim.setup.link_created"
+
+
+class SetupLinkRedeemed(SetupLinkEvent):
+    """The link was opened and started a setup session; `actor` is that session."""
+
+    detail_type = "scim.setup.link_redeemed"
+
+
 EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     UserCreated,
     UserUpdated,
@@ -295,6 +322,8 @@ EVENT_TYPES: Final[tuple[type[EventDetail], ...]] = (
     TokenCreated,
     TokenRevoked,
     TokenExpiring,
+    SetupLinkCreated,
+    SetupLinkRedeemed,
 )
 BY_DETAIL_TYPE: Final[dict[str, type[EventDetail]]] = {t.detail_type: t for t in EVENT_TYPES}
 

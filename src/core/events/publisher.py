@@ -70,6 +70,10 @@ class OutOfTime(Exception):
     """The invocation had too little time left to put this record's events; Lambda retries it."""
 
 
+class JournalFailed(Exception):
+    """The batch's events could not be written to the event journal; nothing was put on the bus."""
+
+
 class EarlierRecordFailed(Exception):
     """Not published, or to be published again: an earlier record of the batch failed, and a
     resource's changes must not overtake one another."""
@@ -118,6 +122,7 @@ class Retry:
 
 
 Staged = tuple[int, dict[str, Any]]  # (record index, entry)
+Journal = Callable[[Sequence[EventDetail]], object]  # writes the events to the feed, or raises
 
 
 def deliver(
@@ -126,12 +131,23 @@ def deliver(
     destination: Destination,
     retry: Retry | None = None,
     time_left: TimeLeft = lambda: None,
+    *,
+    journal: Journal | None = None,
 ) -> Delivery:
     """Publish the batch's events in record order; see the module docstring for what fails."""
     retry = retry or Retry()
-    staged, failed_at, error = _stage(records, destination)
+    staged, events, failed_at, error = _stage(records, destination)
     published = retried = 0
     by_type: Counter[str] = Counter()
+    if journal is not None and events:
+        # The feed first: an event is on the bus only once it is in the journal, so a pull consumer
+        # never lacks what a push consumer got. A failure fails the batch from its first event on.
+        try:
+            journal([event for _, event in events])
+        except Exception as exc:  # any failure: DynamoDB, throttling, a busy journal
+            failure = JournalFailed(f"{type(exc).__name__} while journaling the batch")
+            failure.__cause__ = exc
+            return Delivery(len(records), 0, 0, events[0][0], failure, {})
     for chunk in _chunks(staged, MAX_ENTRIES):
         if not _has_time(time_left, 0.0):
             failed_at, error = chunk[0][0], OutOfTime("the invocation ran out of time; retried by Lambda")
@@ -151,18 +167,20 @@ def deliver(
 
 def _stage(
     records: Sequence[Mapping[str, Any]], destination: Destination
-) -> tuple[list[Staged], int | None, Exception | None]:
-    """Every entry to put, in order, up to the first record that cannot be mapped."""
+) -> tuple[list[Staged], list[tuple[int, EventDetail]], int | None, Exception | None]:
+    """Every entry to put (and its event), in order, up to the first record that cannot be mapped."""
     staged: list[Staged] = []
+    details: list[tuple[int, EventDetail]] = []
     for index, record in enumerate(records):
         try:
             events = events_for_record(record, destination.api_base_url)
         except Exception as exc:  # any malformed record: the rules raise several kinds
             failure = UnpublishableRecord(f"{type(exc).__name__} while reading the record")
             failure.__cause__ = exc
-            return staged, index, failure
+            return staged, details, index, failure
         staged.extend((index, put_events_entry(e, destination)) for e in events)
-    return staged, None, None
+        details.extend((index, e) for e in events)
+    return staged, details, None, None
 
 
 def _has_time(time_left: TimeLeft, pause: float) -> bool:

@@ -248,6 +248,8 @@ _RULES: dict[tuple[str, str], _Rule] = {
     ("MODIFY", "tenant"): management_rules.tenant_modified,
     ("INSERT", "token"): management_rules.token_created,
     ("MODIFY", "token"): management_rules.token_modified,
+    ("INSERT", "setup-link"): management_rules.setup_link_created,
+    ("MODIFY", "setup-link"): management_rules.setup_link_modified,
     ("INSERT", Kind.USER.value): _created,
     ("INSERT", Kind.GROUP.value): _created,
     ("MODIFY", Kind.USER.value): _modified,

@@ -70,6 +70,10 @@ class ListContext:
     to_wire: Callable[[StoredResource], dict[str, Any]]
     memberships: MembershipTable | None = None
     now: Callable[[], float] = time.time
+    # Cursor pages without totalResults (the management API's directory reads): a filter that no
+    # key answers reads at most FILTER_PAGE_READS Queries per page instead of the whole partition,
+    # so a page may hold fewer than `count` matches and still have a next cursor.
+    bounded: bool = False
 
 
 def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
@@ -86,6 +90,8 @@ def list_resources(ctx: ListContext, req: SearchRequest) -> ListResult:
             return _slice(ctx, req, _sorted(ctx, found, sort_key, req.descending), len(candidates))
     if expr is None and sort_key in {None, "name"}:
         return _walk(ctx, req, by_name=sort_key == "name")
+    if ctx.bounded and expr is not None and sort_key is None and req.cursor is not None:
+        return _filtered_walk(ctx, req, expr, info)
     everything, read = _read_all(ctx)
     if expr is not None:
         everything = [r for r in everything if matches(expr, ctx.to_wire(r), info)]
@@ -219,7 +225,7 @@ def _bookmark(ctx: ListContext, req: SearchRequest, start_index: int, by_name: b
 def _walk_cursor(ctx: ListContext, req: SearchRequest, total: int, *, by_name: bool) -> ListResult:
     state: dict[str, Any] = _decode_cursor(ctx, req.cursor) if req.cursor else {}
     position = _position(state)
-    start_key = _start_key(ctx, state.get("k"))
+    start_key = _start_key(ctx, state.get("k"), by_name=by_name)
     page = ctx.table.page(
         ctx.tenant_id,
         ctx.kind,
@@ -242,13 +248,15 @@ def _position(state: dict[str, Any]) -> int:
     return position
 
 
-def _start_key(ctx: ListContext, key: Any) -> dict[str, Any] | None:
-    """The DynamoDB key inside a cursor: only string attributes, only this tenant's partition."""
+def _start_key(ctx: ListContext, key: Any, *, by_name: bool = False) -> dict[str, Any] | None:
+    """The DynamoDB key inside a cursor: only string attributes, only this tenant's partition, and
+    the key shape of the Query it continues (a name-order cursor holds the index's key too; given
+    to an id-order Query, DynamoDB would refuse it, a 500)."""
     if key is None:
         return None
     pk = resources_pk(ctx.tenant_id, ctx.kind)
-    allowed = {"PK", "SK", "GSI1PK", "GSI1SK"}
-    if not isinstance(key, dict) or not key or not set(key) <= allowed:
+    expected = {"PK", "SK", "GSI1PK", "GSI1SK"} if by_name else {"PK", "SK"}
+    if not isinstance(key, dict) or set(key) != expected:
         raise InvalidCursor("The cursor is not valid.")
     for name, value in key.items():
         if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
@@ -256,6 +264,37 @@ def _start_key(ctx: ListContext, key: Any) -> dict[str, Any] | None:
         if name.endswith("PK") and value["S"] != pk:
             raise InvalidCursor("The cursor is not valid.")
     return key
+
+
+# -- plan 2b: a bounded filtered walk (cursor pages without totals) --------------------------
+FILTER_PAGE_READS = 2  # Queries of READ_BATCH items a bounded filtered page may read
+
+
+def _filtered_walk(ctx: ListContext, req: SearchRequest, expr: Filter, info: Any) -> ListResult:
+    """Id order from the cursor's key, the filter evaluated on each item, at most `count` matches
+    and FILTER_PAGE_READS Queries: a constant cost per page whatever the tenant's size. The cursor
+    names the last item examined, so the next page starts right after it (no gap, no repeat)."""
+    state: dict[str, Any] = _decode_cursor(ctx, req.cursor) if req.cursor else {}
+    start_key = _start_key(ctx, state.get("k"))
+    found: list[StoredResource] = []
+    read = 0
+    last: dict[str, Any] | None = start_key
+    for _ in range(FILTER_PAGE_READS):
+        page = ctx.table.page(ctx.tenant_id, ctx.kind, limit=READ_BATCH, start_key=last)
+        read += page.items_read
+        last = page.last_key
+        for index, res in enumerate(page.items):
+            if matches(expr, ctx.to_wire(res), info):
+                found.append(res)
+                if len(found) == req.count:
+                    more = index + 1 < len(page.items) or page.last_key is not None
+                    key = {"PK": {"S": resources_pk(ctx.tenant_id, ctx.kind)}, "SK": {"S": res.id}}
+                    cursor = _encode_cursor(ctx, {"k": key}) if more else None
+                    return ListResult(found, len(found), 1, next_cursor=cursor, items_read=read)
+        if last is None:
+            break
+    cursor = _encode_cursor(ctx, {"k": last}) if last is not None else None
+    return ListResult(found, len(found), 1, next_cursor=cursor, items_read=read)
 
 
 # -- plan 3: read the partition ---------------------------------------------------------------
@@ -339,13 +378,23 @@ MAX_CURSOR_LENGTH = 2048
 
 
 def _encode_cursor(ctx: ListContext, state: dict[str, Any]) -> str:
-    payload = {"t": ctx.tenant_id, "r": ctx.kind.value, "i": int(ctx.now()), **state}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    mac = signing.keyring().mac(ctx.tenant_id, "cursor", [ctx.kind.value, raw], CURSOR_MAC_BYTES)
-    return f"{signing.b64url(raw)}.{signing.b64url(mac)}"
+    return sign_cursor(ctx.tenant_id, ctx.kind.value, state, ctx.now())
 
 
 def _decode_cursor(ctx: ListContext, cursor: str | None) -> dict[str, Any]:
+    return open_cursor(ctx.tenant_id, ctx.kind.value, cursor, ctx.now())
+
+
+def sign_cursor(tenant_id: str, scope: str, state: dict[str, Any], now: float) -> str:
+    """A cursor for one list (`scope`: the resource type, or e.g. a group's member list)."""
+    payload = {"t": tenant_id, "r": scope, "i": int(now), **state}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    mac = signing.keyring().mac(tenant_id, "cursor", [scope, raw], CURSOR_MAC_BYTES)
+    return f"{signing.b64url(raw)}.{signing.b64url(mac)}"
+
+
+def open_cursor(tenant_id: str, scope: str, cursor: str | None, now: float) -> dict[str, Any]:
+    """The state `sign_cursor` put in, or InvalidCursor / ExpiredCursor (400)."""
     if not cursor:
         return {}
     body, _, tag = cursor.partition(".")
@@ -355,18 +404,16 @@ def _decode_cursor(ctx: ListContext, cursor: str | None) -> dict[str, Any]:
         raw, mac = signing.b64url_decode(body), signing.b64url_decode(tag)
     except ValueError:
         raise InvalidCursor("The cursor is not valid.") from None
-    if len(mac) != CURSOR_MAC_BYTES or not signing.keyring().verify(
-        ctx.tenant_id, "cursor", [ctx.kind.value, raw], mac
-    ):
+    if len(mac) != CURSOR_MAC_BYTES or not signing.keyring().verify(tenant_id, "cursor", [scope, raw], mac):
         raise InvalidCursor("The cursor is not valid.")
     try:
         state = json.loads(raw)
     except ValueError:
         raise InvalidCursor("The cursor is not valid.") from None
     # Signed for this tenant and type already; checked again so a key mix-up can never widen it.
-    if not isinstance(state, dict) or state.get("t") != ctx.tenant_id or state.get("r") != ctx.kind.value:
+    if not isinstance(state, dict) or state.get("t") != tenant_id or state.get("r") != scope:
         raise InvalidCursor("The cursor is not valid.")
     issued = state.get("i", 0)
-    if not isinstance(issued, int) or ctx.now() - issued > CURSOR_TIMEOUT_SECONDS:
+    if not isinstance(issued, int) or now - issued > CURSOR_TIMEOUT_SECONDS:
         raise ExpiredCursor("The cursor has expired; start again without a cursor.")
     return state

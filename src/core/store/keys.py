@@ -16,6 +16,15 @@
 | tombstone | ``T#<t>#TOMB`` | ``<K>#<id>`` or ``M#<g>#<m>#<time>`` |  |  |
 | audit record | ``T#<t>#AUDIT`` | ``<time>#<request id>#<n>`` | ``T#<t>#AUDIT#<id>`` / same SK |  |
 | idempotency record | ``T#<t>#IDEM`` | ``<key digest>`` |  |  |
+| setup link (and its session) | ``T#<t>#SETUP`` | ``LINK#<link id>`` |  |  |
+| journaled event (the feed) | ``T#<t>#EVENTS`` | ``<sequence, 15 digits>`` |  |  |
+| event id marker / feed counter | ``T#<t>#EVENTS#ID`` | ``<event id>`` / ``#COUNT`` |  |  |
+| stack feed pointer | ``STACK#EVENTS`` | ``<stack sequence>`` |  |  |
+| stack feed counter | ``STACK#EVENTS#ID`` | ``#COUNT`` |  |  |
+
+The two ``STACK#`` partitions are the one exception to the tenant-first rule: the stack-wide
+feed (``GET /events``) has one order for every tenant; its items are pointers (tenant, sequence)
+and hold no tenant data (core.events.journal).
 
 ``<K>`` is ``USER`` or ``GROUP``; ``name`` is the lower-cased ``userName`` or ``displayName`` (both
 are unique case-insensitively). The tenant registry row in GSI1 is read only by the admin CLI
@@ -105,3 +114,12 @@ def audit_resource_pk(tenant_id: str, resource_id: str) -> str:
 def idempotency_pk(tenant_id: str) -> str:
     """A tenant's idempotency records (management API POSTs), keyed by the key's digest."""
     return f"{tenant_pk(tenant_id)}#IDEM"
+
+
+def setup_pk(tenant_id: str) -> str:
+    """A tenant's setup links, each holding the hash of its secret and of its one session."""
+    return f"{tenant_pk(tenant_id)}#SETUP"
+
+
+def setup_link_sk(link_id: str) -> str:
+    return f"LINK#{link_id}"

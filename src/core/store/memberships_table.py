@@ -139,6 +139,61 @@ class MembershipTable:
             )
         return out
 
+    def members_page(
+        self, tenant_id: str, group_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[Member], str | None]:
+        """One Query: up to `limit` members in member-id order after `after`, and the id to pass
+        as `after` for the next page (None: no more). It reads one item more than it returns, so
+        the last page is never an empty one."""
+        pk = members_pk(tenant_id, group_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"PK": {"S": pk}, "SK": {"S": after}}
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(**kwargs)
+        members = [_member(i) for i in out.get("Items", [])]
+        # LastEvaluatedKey with `limit` items or fewer: DynamoDB's 1 MB page ended the read.
+        more = len(members) > limit or ("LastEvaluatedKey" in out and bool(members))
+        members = members[:limit]
+        return members, (members[-1].member_id if more else None)
+
+    def groups_of_page(
+        self, tenant_id: str, member_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[Membership], str | None]:
+        """One Query of the reverse index: up to `limit` direct groups in group-id order after
+        the group id `after`, and the group id to continue after (None: no more; one item more
+        is read, as in `members_page`)."""
+        pk = member_of_pk(tenant_id, member_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": NAME_INDEX,
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            # A GSI's start key holds the index key and the table key of the last item read.
+            kwargs["ExclusiveStartKey"] = {
+                "GSI1PK": {"S": pk},
+                "GSI1SK": {"S": after},
+                "PK": {"S": members_pk(tenant_id, after)},
+                "SK": {"S": member_id},
+            }
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(**kwargs)
+        found = [
+            Membership(i["groupId"]["S"], i.get("groupDisplay", {}).get("S", ""), _member(i))
+            for i in out.get("Items", [])
+        ]
+        more = len(found) > limit or ("LastEvaluatedKey" in out and bool(found))
+        found = found[:limit]
+        return found, (found[-1].group_id if more else None)
+
     def nested_count(self, tenant_id: str) -> int:
         with unavailable_on_outage("DynamoDB"):
             out = self._db.get_item(
