@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core import roles
 from core.errors import BadRequest, InvalidFilter
 from core.filter import parse_filter, referenced_paths
 from core.groups.service import GroupService
@@ -118,8 +119,18 @@ class Directory:
 
     def resource_view(self, who: Caller, resource: StoredResource) -> dict[str, Any]:
         """The one representation of a user or group here: its SCIM document (all attributes,
-        extensions included; `meta` as the SCIM API gives it). Extend it here, nowhere else."""
-        return to_wire(resource, who.base_url)
+        extensions included; `meta` as the SCIM API gives it). Extend it here, nowhere else.
+
+        A user also carries `effectiveRoles` (docs/management-api.md, "Roles from groups"): not a
+        SCIM attribute, so the SCIM API never shows it. None stored means no membership change
+        since the tenant's mappings were set, so no mapped group: the default role, if any."""
+        document = to_wire(resource, who.base_url)
+        if resource.kind is Kind.USER:
+            stored = resource.effective_roles
+            document["effectiveRoles"] = (
+                roles.decode(stored) if stored is not None else roles.effective_roles(who.profile, [])
+            )
+        return document
 
     def user(self, tenant_id: str, user_id: str) -> dict[str, Any]:
         """``{"user": <SCIM User>, "groups": <the first page of its direct groups>}``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,19 @@ def test_a_user_added_to_a_mapped_group_gets_the_role_and_loses_it_when_removed(
     platform = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Platform"}).json["id"]
     assert scim.patch(f"/Groups/{admins}", member_patch("add", platform)).status in (200, 204)
 
+    def read_roles() -> list[str]:  # the directory read API's effective roles
+        return list(api.get(f"/tenants/{tenant}/users/{user}").json["user"]["effectiveRoles"])
+
+    assert read_roles() == []
     assert scim.patch(f"/Groups/{admins}", member_patch("add", user)).status in (200, 204)
+    assert read_roles() == ["admin"]
     assert scim.patch(f"/Groups/{admins}", member_patch("remove", user)).status in (200, 204)
+    assert read_roles() == []
     assert scim.patch(f"/Groups/{platform}", member_patch("add", user)).status in (200, 204)  # nested
+    assert read_roles() == ["admin"]
+    by_name = urllib.parse.quote('userName eq "ada@example.com"')
+    listed = api.get(f"/tenants/{tenant}/users?filter={by_name}").json
+    assert [u["effectiveRoles"] for u in listed["data"]] == [["admin"]]
 
     changed = [
         (e["previousRoles"], e["effectiveRoles"]) for e in events(running, tenant, "scim.user.roles_changed")
