@@ -572,6 +572,21 @@ class LocalGateway:
         self._code_dirs = self._code_directories()
         self._exit: ExitStack | None = None
 
+    def serve_api_beside(self, scim: LocalGateway | None, api_id: str) -> None:
+        """Make this gateway serve another REST API of the template (the management or setup API)
+        in the SCIM gateway's process: one invocation at a time across the APIs, because the
+        handlers share process-wide state (powertools singletons, clients), as LocalFunction
+        explains. No Lambda authorizer, no API key and no usage-plan throttle on those APIs."""
+        if scim is not None:
+            self._invoke_lock = scim._invoke_lock
+            for function in self.functions.values():
+                function._lock = scim._invoke_lock
+        self.router = Router(self.template.routes)
+        self.api_id = api_id
+        self.authorizer = None
+        self.api_key_required = False
+        self.tenant_buckets = None
+
     # -- lifecycle --------------------------------------------------------------------------
     def _union_environment(self) -> dict[str, str]:
         # All functions share this process, so they must agree on every variable they share.

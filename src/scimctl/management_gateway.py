@@ -26,7 +26,6 @@ from scimctl.gateway import (
     Headers,
     LocalGateway,
     LocalResponse,
-    Router,
     _display_host,
     _GatewayHTTPServer,
     _header,
@@ -54,18 +53,8 @@ class ManagementGateway(LocalGateway):
         scim: LocalGateway | None = None,
     ) -> None:
         super().__init__(template_path, stage=stage, region=region, parameters=parameters)
-        if scim is not None:
-            # One process, one invocation at a time across both APIs: the handlers share
-            # process-wide state (powertools singletons, clients), as LocalFunction explains.
-            self._invoke_lock = scim._invoke_lock
-            for function in self.functions.values():
-                function._lock = scim._invoke_lock
         self.template = load_template(template_path, parameters, api=MANAGEMENT_API)
-        self.router = Router(self.template.routes)
-        self.api_id = LOCAL_MANAGEMENT_API_ID
-        self.authorizer = None  # AWS_IAM: no Lambda authorizer
-        self.api_key_required = False
-        self.tenant_buckets = None
+        self.serve_api_beside(scim, LOCAL_MANAGEMENT_API_ID)  # AWS_IAM: SigV4 below
         self.after_management_write: Callable[[], object] | None = None
 
     def handle(

@@ -17,7 +17,6 @@ from scimctl.gateway import (
     Headers,
     LocalGateway,
     LocalResponse,
-    Router,
     _display_host,
     _GatewayHTTPServer,
 )
@@ -38,17 +37,8 @@ class SetupGateway(LocalGateway):
         scim: LocalGateway | None = None,
     ) -> None:
         super().__init__(template_path, stage=stage, region=region, parameters=parameters)
-        if scim is not None:
-            # One invocation at a time across the APIs: the handlers share process-wide state.
-            self._invoke_lock = scim._invoke_lock
-            for function in self.functions.values():
-                function._lock = scim._invoke_lock
         self.template = load_template(template_path, parameters, api=SETUP_API)
-        self.router = Router(self.template.routes)
-        self.api_id = LOCAL_SETUP_API_ID
-        self.authorizer = None
-        self.api_key_required = False
-        self.tenant_buckets = None
+        self.serve_api_beside(scim, LOCAL_SETUP_API_ID)
         self.after_setup_write: Callable[[], object] | None = None
 
     def handle(
