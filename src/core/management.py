@@ -585,9 +585,7 @@ class Management:
         """The mappings changed: every user's effective roles, in bounded batches elsewhere."""
         if self._role_recompute is None:
             return
-        job = self._role_recompute.start(tenant_id)
-        if self._start_roles_worker is not None:
-            self._start_roles_worker(tenant_id, job.job_id)
+        self._role_recompute.start(tenant_id, self._start_roles_worker)
 
     def _roles_job_view(self, tenant_id: str) -> dict[str, Any] | None:
         job = self._role_recompute.status(tenant_id) if self._role_recompute is not None else None

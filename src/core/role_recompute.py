@@ -21,6 +21,7 @@ from core.store.role_jobs import RoleJob, RoleJobs
 from core.store.tenants_table import TenantTable
 
 BATCH_SIZE = 100
+WorkerStarter = Callable[[str, str], None]  # (tenant id, job id)
 
 
 class RoleRecompute:
@@ -43,10 +44,16 @@ class RoleRecompute:
         self._batch_size = batch_size
         self._new_id = new_id
 
-    def start(self, tenant_id: str) -> RoleJob:
+    def start(self, tenant_id: str, start_worker: WorkerStarter | None = None) -> RoleJob:
+        """Record a new job (replacing a running one: the facts it started from changed again)
+        and hand it to its worker (`start_worker(tenant_id, job_id)`: an asynchronous Invoke).
+        The one way to start a recompute: a mapping change (core.management) and a group change
+        that can move roles (core.groups.service) both call it."""
         now = self._clock()
         job = RoleJob(tenant_id, self._new_id(), "running", now, now)
-        self._jobs.start(job)  # replaces a running one: the mappings changed again
+        self._jobs.start(job)
+        if start_worker is not None:
+            start_worker(tenant_id, job.job_id)
         return job
 
     def status(self, tenant_id: str) -> RoleJob | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from core.profiles import Profile
 from core.store.keys import Kind
 from core.store.memberships_table import MembershipTable
-from core.store.resources_table import Actor, ResourceTable
+from core.store.resources_table import Actor, ResourceTable, StoredResource
 
 MAX_NESTING_DEPTH = 10  # as a user's `groups` (core.users): deeper chains are not followed
 
@@ -86,16 +86,50 @@ class RoleService:
 
     def _groups_of(self, tenant_id: str, user_id: str) -> list[GroupFacts]:
         """The user's direct and indirect groups, with the attributes mappings match on."""
-        direct = self._memberships.groups_of(tenant_id, user_id)
-        seen = {m.group_id for m in direct}
-        frontier = list(seen) if seen and self._memberships.nested_count(tenant_id) else []
+        direct = [m.group_id for m in self._memberships.groups_of(tenant_id, user_id)]
+        nests = bool(direct) and self._memberships.nested_count(tenant_id) > 0
+        seen = self._with_ancestors(tenant_id, direct) if nests else set(direct)
+        return self._facts(tenant_id, seen)
+
+    def change_affects_roles(
+        self, tenant_id: str, profile: Profile, group_ids: Sequence[str], known: Sequence[GroupFacts] = ()
+    ) -> bool:
+        """Whether a change to the users under these groups (a group nested or unnested, deleted,
+        renamed) can move anyone's roles: some mapping matches one of them or of their ancestors.
+        A bounded number of calls (one Query per ancestor, MAX_NESTING_DEPTH levels, one
+        BatchGetItem), whatever the groups' sizes. `known`: groups already read (or deleted)."""
+        if not profile.role_mappings:
+            return False
+        ids = self._with_ancestors(tenant_id, group_ids) - {g.id for g in known}
+        return matches_any(profile, [*known, *self._facts(tenant_id, ids)])
+
+    def _with_ancestors(self, tenant_id: str, group_ids: Sequence[str]) -> set[str]:
+        seen = set(group_ids)
+        frontier = list(seen)
         for _ in range(MAX_NESTING_DEPTH):
-            if not frontier:  # the common case: the tenant nests no groups, one Query is all
+            if not frontier:
                 break
             parents = [p.group_id for g in frontier for p in self._memberships.groups_of(tenant_id, g)]
             frontier = [p for p in dict.fromkeys(parents) if p not in seen]
             seen.update(frontier)
-        if not seen:
+        return seen
+
+    def _facts(self, tenant_id: str, ids: Iterable[str]) -> list[GroupFacts]:
+        wanted = sorted(ids)
+        if not wanted:
             return []
-        groups = self._resources.get_many(tenant_id, Kind.GROUP, sorted(seen))
-        return [GroupFacts(g.id, g.name, g.external_id) for g in groups]
+        return [facts(g) for g in self._resources.get_many(tenant_id, Kind.GROUP, wanted)]
+
+
+def facts(group: StoredResource) -> GroupFacts:
+    return GroupFacts(group.id, group.name, group.external_id)
+
+
+def matches_any(profile: Profile, groups: Iterable[GroupFacts]) -> bool:
+    groups = list(groups)
+    return any(_matches(m.match, m.group, g) for m in profile.role_mappings for g in groups)
+
+
+def mappings_matching(profile: Profile, group: GroupFacts) -> set[tuple[str, str, str]]:
+    """The mappings (match, group, role) this group's attributes satisfy."""
+    return {(m.match, m.group, m.role) for m in profile.role_mappings if _matches(m.match, m.group, group)}

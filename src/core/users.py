@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from core import roles
 from core.passwords import hash_password
 from core.patch import apply_operations, parse_operations
 from core.patch.prune import prune_operations
@@ -40,6 +42,11 @@ class UserService(ResourceService):
         doc = self._normalize(caller, body, None)
         password = doc.pop("password", None)
         user = self.new_resource(caller, doc, hash_password(password) if password else None)
+        # A new user is in no group: its roles are the default role, written with the user so the
+        # create event and reads carry them (no later roles_changed; core.roles).
+        initial = roles.effective_roles(caller.profile, [])
+        if initial:
+            user = replace(user, effective_roles=roles.encode(initial))
         self.table.create(user)
         return user
 

@@ -147,9 +147,7 @@ def management() -> Management:
             settings.tenant_reset_function, tenant, reset_id
         ),
         role_recompute=reset_worker.role_recompute(settings.table_name),
-        start_roles_worker=lambda tenant, job_id: reset_worker.start(
-            settings.tenant_reset_function, tenant, job_id, "roles"
-        ),
+        start_roles_worker=reset_worker.roles_worker(settings.tenant_reset_function),
     )
 
 

@@ -19,7 +19,7 @@ from core.roles import RoleService
 from core.store.memberships_table import MembershipTable
 from core.store.reset_records import ResetRecords
 from core.store.resources_table import ResourceTable
-from core.store.role_jobs import RoleJobs
+from core.store.role_jobs import RoleJob, RoleJobs
 from core.store.tenants_table import TenantTable
 from core.tenant_reset import TenantReset
 from handlers import aws_clients
@@ -59,6 +59,20 @@ def tenant_reset(table_name: str) -> TenantReset:
     return TenantReset(
         ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), _utc_now
     )
+
+
+def role_recompute_starter(function_name: str, table_name: str) -> Callable[[str], RoleJob]:
+    """Start a tenant's role recompute and its worker: what a SCIM group change that can move roles
+    calls (core.groups.service), as the management function does after a mapping change."""
+
+    def start_recompute(tenant_id: str) -> RoleJob:
+        return role_recompute(table_name).start(tenant_id, roles_worker(function_name))
+
+    return start_recompute
+
+
+def roles_worker(function_name: str) -> Callable[[str, str], None]:
+    return lambda tenant_id, job_id: start(function_name, tenant_id, job_id, "roles")
 
 
 @cache

@@ -17,7 +17,7 @@ from core.schema.urns import LIST_RESPONSE_SCHEMA
 from core.store.memberships_table import MembershipTable
 from core.store.resources_table import ResourceTable, StoredResource
 from core.users import UserService
-from handlers import aws_clients, signing_keys
+from handlers import aws_clients, reset_worker, signing_keys
 from handlers.audit import RecordingResourceTable
 from handlers.http import request_tenant, scim_response, tenant_base_url
 from handlers.profile_context import tenant_profile
@@ -36,7 +36,11 @@ def users_service() -> UserService:
 
 @cache
 def groups_service() -> GroupService:
-    return GroupService(*_stores(), service_capabilities())
+    settings = common_settings()
+    # A group change that can move roles (a mapped group nested, deleted, renamed) starts the
+    # tenant's role recompute, as a mapping change does (core.groups.service).
+    starter = reset_worker.role_recompute_starter(settings.tenant_reset_function, settings.table_name)
+    return GroupService(*_stores(), service_capabilities(), start_role_recompute=starter)
 
 
 def _stores() -> tuple[ResourceTable, MembershipTable]:

@@ -13,6 +13,9 @@ class CommonSettings(BaseModel):
 
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     secrets_prefix: str = Field(alias="SECRETS_PREFIX", min_length=1)
+    # The function that runs a tenant reset's and a role recompute's batches (invoked
+    # asynchronously): the management function, Groups and Bulk start it.
+    tenant_reset_function: str = Field("", alias="TENANT_RESET_FUNCTION")
 
 
 class AuthorizerSettings(CommonSettings):
@@ -56,8 +59,6 @@ class ManagementSettings(AuditSettings):
     setup_page_url: str = Field("", alias="SETUP_PAGE_URL", pattern=r"^(https?://.+)?$")
     # The event feed's retention (EventRetentionDays): older cursors are answered 410.
     event_retention_days: int = Field(30, alias="EVENT_RETENTION_DAYS", ge=1, le=3650)
-    # The function that runs a tenant reset's batches (invoked asynchronously).
-    tenant_reset_function: str = Field("", alias="TENANT_RESET_FUNCTION")
 
 
 class TenantResetSettings(CommonSettings):

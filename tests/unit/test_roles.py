@@ -11,6 +11,7 @@ user event carries them; and a membership change costs the same DynamoDB calls i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -42,7 +43,17 @@ def stream(aws: None) -> Stream:
 
 
 @pytest.fixture
-def acme(aws: None, distinct_requests: None) -> ScimClient:
+def queued(aws: None) -> Iterator[list[dict[str, str]]]:
+    """The role recompute worker's invocations (an asynchronous Invoke in AWS), run by `drive`."""
+    invocations: list[dict[str, str]] = []
+    reset_worker.set_starter(invocations.append)
+    yield invocations
+    reset_worker.set_starter(None)
+
+
+@pytest.fixture
+def acme(admin: Admin, queued: list[dict[str, str]], distinct_requests: None) -> ScimClient:
+    admin.create_tenant("acme", profile=PROFILE)
     return ScimClient("acme", PROFILE)
 
 
@@ -78,16 +89,20 @@ def new_group(acme: ScimClient, name: str, **extra: Any) -> str:
     return str(created.body["id"])
 
 
-def test_joining_and_leaving_mapped_groups_directly_and_nested(acme: ScimClient, stream: Stream) -> None:
+def test_joining_and_leaving_mapped_groups_directly_and_nested(
+    acme: ScimClient, stream: Stream, queued: list[dict[str, str]]
+) -> None:
     user = acme("POST", "/Users", {"schemas": [USER], "userName": "ada@example.com"}).body["id"]
     engineering = new_group(acme, "engineering")  # displayName matches case-insensitively
     admins = new_group(acme, "Admins", externalId="ext-admins")
     inner = new_group(acme, "Platform")
     members(acme, admins, "add", inner)  # Platform is nested in the mapped Admins
+    assert [p["kind"] for p in queued] == ["roles"], "nesting under a mapped group starts a recompute"
+    assert drive(queued) == 1
     stream.skip_to_end()
 
     members(acme, engineering, "add", user)
-    assert changes(stream) == [([], ["engineer"])]
+    assert changes(stream) == [(["member"], ["engineer"])], "a new user starts with the default role"
     assert stored_roles(user) == '["engineer"]'
 
     members(acme, inner, "add", user)  # nested groups count; admin has the lower priority

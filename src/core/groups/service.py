@@ -8,7 +8,7 @@ item holds only the group's own attributes. Reads that do not want `members` (En
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,7 +21,7 @@ from core.query.request import SearchRequest
 from core.representation import check_if_match, location, patch_input
 from core.resource.normalize import normalize_resource
 from core.resource_service import Caller, ResourceService
-from core.roles import RoleService, uses_roles
+from core.roles import RoleService, facts, mappings_matching, uses_roles
 from core.store.keys import Kind
 from core.store.memberships_table import Member, MembershipTable
 from core.store.resources_table import Actor, StoredResource
@@ -33,6 +33,9 @@ FIRST_CHUNK = 95  # member items written in the group's create transaction (100-
 
 
 _MemberChanges = tuple[list[Member], list[Member]]  # (to add, to remove)
+# Starts the tenant's resumable role recompute (core.role_recompute, with its worker): the handlers
+# bind RoleRecompute.start to the worker's Invoke. None: no worker here (roles stay as computed).
+RecomputeStarter = Callable[[str], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,12 @@ class GroupService(ResourceService):
     kind = Kind.GROUP
     resource_type = "Group"
     name_attribute = "displayName"
+
+    def __init__(
+        self, *args: Any, start_role_recompute: RecomputeStarter | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._start_role_recompute = start_role_recompute
 
     @property
     def _members(self) -> MembershipTable:
@@ -83,8 +92,8 @@ class GroupService(ResourceService):
                 # complete to the IdP's retry (409). Undo it; the retried POST starts afresh.
                 self.delete(caller, group.id, None)
                 raise
-        else:
-            self._recompute_roles(caller, first, caller.actor(group.created))
+        # The first chunk's users (the rest's were recomputed as they were written).
+        self._recompute_roles(caller, group, first, caller.actor(group.created))
         return GroupView(group, members)
 
     def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> StoredResource:
@@ -168,8 +177,13 @@ class GroupService(ResourceService):
         return super().list(caller, request)
 
     def delete(self, caller: Caller, resource_id: str, if_match: str | None) -> StoredResource:
+        # Asked before the delete, while the group and its place among groups still exist: its
+        # members (and those of groups nested in it) lose the roles it or an ancestor gave.
+        affects_roles = self._affects_roles(caller, [resource_id])
         group = super().delete(caller, resource_id, if_match)
         self._members.delete_all_of_group(caller.tenant_id, resource_id)
+        if affects_roles:
+            self._recompute_tenant_roles(caller)
         return group
 
     # -- members -----------------------------------------------------------------------------
@@ -214,7 +228,7 @@ class GroupService(ResourceService):
         )
         if version is None:
             return group  # every step was a no-op: nothing written
-        self._recompute_roles(caller, [*add, *remove], actor)
+        self._recompute_roles(caller, group, [*add, *remove], actor)
         return replace(
             group,
             version=version,
@@ -223,12 +237,36 @@ class GroupService(ResourceService):
             token_id=actor.token_id,
         )
 
-    def _recompute_roles(self, caller: Caller, members: Sequence[Member], actor: Actor) -> None:
+    def _recompute_roles(
+        self, caller: Caller, group: StoredResource, members: Sequence[Member], actor: Actor
+    ) -> None:
         """The effective roles of the users these changes added or removed (core.roles): a constant
-        number of calls per user, whatever the group's size; none if the profile maps no roles."""
+        number of calls per user, whatever the group's size; none if the profile maps no roles.
+
+        A nested group added or removed moves the roles of every user under it, however many: not
+        walked here, but a tenant-wide recompute job started when the group or one of its
+        ancestors is mapped (a bounded number of calls to find out)."""
+        if not uses_roles(caller.profile):
+            return
         users = [m.member_id for m in members if m.member_type == "User"]
-        if users and uses_roles(caller.profile):
+        if users:
             RoleService(self.table, self._members).recompute(caller.tenant_id, caller.profile, users, actor)
+        if any(m.member_type == "Group" for m in members) and self._affects_roles(caller, [group.id], group):
+            self._recompute_tenant_roles(caller)
+
+    def _affects_roles(
+        self, caller: Caller, group_ids: Sequence[str], known: StoredResource | None = None
+    ) -> bool:
+        if self._start_role_recompute is None or not caller.profile.role_mappings:
+            return False  # not one call for a tenant that maps no roles
+        roles = RoleService(self.table, self._members)
+        return roles.change_affects_roles(
+            caller.tenant_id, caller.profile, group_ids, [facts(known)] if known is not None else []
+        )
+
+    def _recompute_tenant_roles(self, caller: Caller) -> None:
+        if self._start_role_recompute is not None:
+            self._start_role_recompute(caller.tenant_id)
 
     def _known(
         self, tenant: str, group_id: str, ids: set[str], current: builtins.list[Member] | None
@@ -264,6 +302,13 @@ class GroupService(ResourceService):
     def _after_rename(self, caller: Caller, before: StoredResource, after: StoredResource) -> None:
         if before.name != after.name:
             self._members.rename_group(caller.tenant_id, after.id, after.name)
+        # A new displayName or externalId can match a mapping the old did not, or no longer match
+        # one: the roles of every user under the group move (no call unless they do).
+        profile = caller.profile
+        if self._start_role_recompute is not None and mappings_matching(
+            profile, facts(before)
+        ) != mappings_matching(profile, facts(after)):
+            self._recompute_tenant_roles(caller)
 
     @property
     def _table_name(self) -> str:
