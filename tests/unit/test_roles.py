@@ -11,6 +11,7 @@ user event carries them; and a membership change costs the same DynamoDB calls i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from handlers import reset_worker, settings
 from scimctl.admin import Admin
 from tests.conftest import TABLE_NAME, ScimClient
 from tests.support import seed_users
+from tests.unit.directory_calls import read
 from tests.unit.management_calls import call
 from tests.unit.test_tenant_reset import BASE, GROUP, USER, Stream, _lambda, drive
 
@@ -181,3 +183,102 @@ def test_a_mapping_change_recomputes_the_members_roles_in_bounded_batches(
     found = changes(stream)
     assert len(found) == 250
     assert set(map(str, found)) == {str(([], ["seller"]))}
+
+
+def roles_of(user_id: str) -> list[str]:
+    return json.loads(stored_roles(user_id) or "[]")
+
+
+def test_nesting_a_group_in_a_mapped_group_moves_its_users_roles_through_the_job(
+    acme: ScimClient, stream: Stream, queued: list[dict[str, str]]
+) -> None:
+    ada, bob = (
+        acme("POST", "/Users", {"schemas": [USER], "userName": n}).body["id"] for n in ("ada@x", "bob@x")
+    )
+    engineering = new_group(acme, "Engineering")
+    platform = new_group(acme, "Platform", members=[{"value": ada}])
+    leaf = new_group(acme, "Leaf", members=[{"value": bob}])
+    members(acme, platform, "add", leaf)  # Leaf in Platform: neither is mapped, no job
+    assert queued == []
+    stream.skip_to_end()
+
+    members(acme, engineering, "add", platform)  # everyone under Platform, transitively
+    assert len(queued) == 1
+    drive(queued)
+    assert sorted(changes(stream)) == [(["member"], ["engineer"])] * 2
+    assert (roles_of(ada), roles_of(bob)) == (["engineer"], ["engineer"])
+
+    members(acme, engineering, "remove", platform)
+    drive(queued)
+    assert sorted(changes(stream)) == [(["engineer"], ["member"])] * 2
+    assert (roles_of(ada), roles_of(bob)) == (["member"], ["member"])
+
+
+def test_deleting_a_mapped_group_takes_its_role_from_direct_and_nested_members(
+    acme: ScimClient, stream: Stream, queued: list[dict[str, str]]
+) -> None:
+    ada, bob = (
+        acme("POST", "/Users", {"schemas": [USER], "userName": n}).body["id"] for n in ("ada@x", "bob@x")
+    )
+    inner = new_group(acme, "Platform", members=[{"value": bob}])
+    engineering = new_group(acme, "Engineering", members=[{"value": ada}, {"value": inner}])
+    drive(queued)
+    assert (roles_of(ada), roles_of(bob)) == (["engineer"], ["engineer"])
+    stream.skip_to_end()
+
+    assert acme("DELETE", f"/Groups/{inner}").status == 204  # Platform was under the mapped group
+    drive(queued)
+    assert changes(stream) == [(["engineer"], ["member"])]
+    assert (roles_of(ada), roles_of(bob)) == (["engineer"], ["member"])
+
+    assert acme("DELETE", f"/Groups/{engineering}").status == 204
+    assert len(queued) == 1
+    drive(queued)
+    assert changes(stream) == [(["engineer"], ["member"])]
+    assert roles_of(ada) == ["member"]
+
+    unmapped = new_group(acme, "Sales", members=[{"value": ada}])
+    assert acme("DELETE", f"/Groups/{unmapped}").status == 204
+    assert queued == [], "an unmapped group's deletion moves no roles: no job"
+
+
+def test_renaming_a_group_off_or_onto_a_display_name_mapping_moves_its_members_roles(
+    acme: ScimClient, stream: Stream, queued: list[dict[str, str]]
+) -> None:
+    ada = acme("POST", "/Users", {"schemas": [USER], "userName": "ada@x"}).body["id"]
+    group = new_group(acme, "Engineering", members=[{"value": ada}])
+    assert roles_of(ada) == ["engineer"]
+    stream.skip_to_end()
+
+    rename = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "R&D"}]}
+    assert acme("PATCH", f"/Groups/{group}", rename).status in (200, 204)
+    drive(queued)
+    assert changes(stream) == [(["engineer"], ["member"])]
+    assert roles_of(ada) == ["member"]
+
+    back = {"schemas": [GROUP], "displayName": "ENGINEERING", "members": [{"value": ada}]}
+    assert acme("PUT", f"/Groups/{group}", back).status == 200
+    drive(queued)
+    assert changes(stream) == [(["member"], ["engineer"])]
+
+    same_mapping = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "engineering"}],
+    }
+    assert acme("PATCH", f"/Groups/{group}", same_mapping).status in (200, 204)
+    assert queued == [], "a rename that matches the same mappings moves no roles"
+
+
+def test_a_created_users_event_and_reads_carry_the_default_role(
+    acme: ScimClient, stream: Stream, dynamodb_calls: list[str]
+) -> None:
+    stream.skip_to_end()
+    dynamodb_calls.clear()
+    created = acme("POST", "/Users", {"schemas": [USER], "userName": "new@x"})
+    assert created.status == 201
+    assert dynamodb_calls == ["TransactWriteItems"], "the roles ride on the create: no extra call"
+    found = [e for r in stream.read() for e in events_for_record(_lambda(r), BASE)]
+    assert [(e.detail_type, e.effective_roles) for e in found] == [("scim.user.created", ["member"])]
+    assert stored_roles(created.body["id"]) == '["member"]', "stored with the user"
+    user = read(f"/tenants/acme/users/{created.body['id']}").body["user"]
+    assert user["effectiveRoles"] == ["member"]
