@@ -134,7 +134,9 @@ class Authenticator:
                 self._table.mark_connected(tenant_id, now)
         if meta.last_used_at is None or now - meta.last_used_at >= LAST_USED_RESOLUTION:
             with suppress(ServiceUnavailable):  # best effort: "last used" must never refuse a request
-                self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION)
+                # An expiring token issued before the expiry registry existed joins it here.
+                expires = meta.expires_at if meta.revoked_at is None else None
+                self._table.touch_token(tenant_id, token.token_id, now, now - LAST_USED_RESOLUTION, expires)
         return Principal(
             tenant_id=tenant_id,
             token_id=token.token_id,

@@ -37,6 +37,7 @@ from core.store.tenants_table import Stamp, TenantTable
 from core.store.token_hashes import TokenHashStore
 from core.tenant_reset import TenantReset
 from core.tenants import Tenant, TenantStatus
+from core.token_expiry import index_legacy_tokens
 from core.tokens import TokenMetadata
 from core.webhooks.delivery import RetrySchedule
 from scimctl import audit_cli, events_redrive, events_replay, tenant_restore
@@ -145,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         "resumes a reset that is running",
     ).add_argument("tenant_id")
 
+    _add_token_parser(sub)
+    return parser
+
+
+def _add_token_parser(sub: Any) -> None:
     token = sub.add_parser("token", help="manage bearer tokens").add_subparsers(dest="action", required=True)
     issue = token.add_parser("issue", help="issue a token (printed once, never shown again)")
     issue.add_argument("tenant_id")
@@ -157,7 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_parser(
         "revoke-all", help="revoke every token of a tenant (the tenant stays enabled)"
     ).add_argument("tenant_id")
-    return parser
+    token.add_parser(
+        "index-expiry",
+        help="put expiring tokens issued before the expiry warnings existed in their index "
+        "(once after upgrading; safe to repeat)",
+    )
 
 
 def make_admin(target: StackTarget) -> Admin:
@@ -329,6 +339,9 @@ def run_token(args: argparse.Namespace, admin: Admin, target: StackTarget) -> No
             print("Store this token now: it is shown once and cannot be retrieved again.", file=sys.stderr)
     elif args.action == "list":
         emit([token_view(t) for t in admin.list_tokens(args.tenant_id)], args.json)
+    elif args.action == "index-expiry":
+        table = TenantTable(target.client("dynamodb"), target.table_name)
+        emit({"indexed": index_legacy_tokens(table)}, args.json)
     elif args.action == "revoke-all":
         revoked = admin.revoke_all_tokens(args.tenant_id)
         emit({"tenant": args.tenant_id, "revoked": revoked}, args.json)

@@ -17,16 +17,19 @@ from typing import Any
 import boto3
 import pytest
 
+from core import token_expiry as token_expiry_core
 from core.events.rules import events_for_record
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
 from handlers import token_expiry
+from scimctl import cli
 from scimctl.admin import Admin
 from scimctl.local_events import TableStream
 from tests.conftest import TABLE_NAME
 from tests.support import FakeContext
 from tests.unit.management_calls import call
 from tests.unit.test_authorizer import invoke, request_event
+from tests.unit.test_scimctl_cli import TARGET
 
 BASE = "https://api.example.com/v1/scim/v2"
 
@@ -124,3 +127,62 @@ def test_an_expired_tokens_refusal_shows_as_expired_in_health(
         invoke(request_event(f"Bearer {issued.token}"))
     refused = call("GET", "/tenants/acme/health").body["last_refused_token"]
     assert (refused["reason"], refused["token_id"]) == ("expired", issued.metadata.token_id)
+
+
+def unindex(tenant_id: str, token_id: str) -> None:
+    """What a token issued before the expiry registry existed looks like: no GSI1 entry."""
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE_NAME,
+        Key={"PK": {"S": f"T#{tenant_id}"}, "SK": {"S": f"TOKEN#{token_id}"}},
+        UpdateExpression="REMOVE GSI1PK, GSI1SK",
+        ConditionExpression="attribute_exists(PK)",
+    )
+
+
+def test_a_legacy_token_gets_its_warning_after_the_index_expiry_migration(
+    admin: Admin,
+    stream: TableStream,
+    clock: list[datetime],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin.create_tenant("acme")
+    admin.create_tenant("globex")
+    legacy = admin.issue_token("acme", "okta", timedelta(days=6)).metadata.token_id
+    other = admin.issue_token("globex", "entra", timedelta(days=20)).metadata.token_id
+    revoked = admin.issue_token("globex", "old", timedelta(days=3)).metadata.token_id
+    admin.issue_token("globex", "forever")
+    admin.revoke_token("globex", revoked)
+    for tenant_id, token_id in (("acme", legacy), ("globex", other), ("globex", revoked)):
+        unindex(tenant_id, token_id)
+    stream.skip_to_end()
+    assert run_check(capsys)[0]["warnings"] == [], "not in the registry: the check cannot see them"
+
+    monkeypatch.setattr(cli, "resolve_target", lambda *_: TARGET)
+    monkeypatch.setattr(token_expiry_core, "TENANTS_PAGE", 1)  # the registry walked page by page
+    assert cli.main(["--json", "token", "index-expiry"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"indexed": 2}, "the revoked token stays out"
+    assert cli.main(["--json", "token", "index-expiry"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"indexed": 0}, "a second run changes nothing"
+
+    warnings = run_check(capsys)[0]["warnings"]
+    assert sorted((w["token_id"], w["threshold_days"]) for w in warnings) == sorted(
+        [(legacy, 7), (other, 30)]
+    )
+    assert sorted(e.token.token_id for e in expiring_events(stream)) == sorted([legacy, other])
+
+
+def test_a_legacy_token_joins_the_registry_on_its_next_use(
+    admin: Admin, clock: list[datetime], capsys: pytest.CaptureFixture[str], dynamodb_calls: list[str]
+) -> None:
+    admin.create_tenant("acme")
+    issued = admin.issue_token("acme", "okta", timedelta(days=6))
+    unindex("acme", issued.metadata.token_id)
+    invoke(request_event(f"Bearer {admin.issue_token('acme', 'other').token}"))  # tenant connected
+    assert run_check(capsys)[0]["warnings"] == []
+    dynamodb_calls.clear()
+    invoke(request_event(f"Bearer {issued.token}"))  # the IdP's next request: its last-used write
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem"], "indexed by the last-used write, no extra call"
+    assert run_check(capsys)[0]["warnings"] == [
+        {"tenant_id": "acme", "token_id": issued.metadata.token_id, "threshold_days": 7}
+    ]

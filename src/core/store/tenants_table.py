@@ -503,18 +503,57 @@ class TenantTable:
             return False
         return True
 
-    def touch_token(self, tenant_id: str, token_id: str, at: datetime, not_since: datetime) -> None:
-        """Record last use, at most once per interval: skipped when a newer mark exists."""
+    def touch_token(
+        self,
+        tenant_id: str,
+        token_id: str,
+        at: datetime,
+        not_since: datetime,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """Record last use, at most once per interval: skipped when a newer mark exists.
+
+        `expires_at` (an unrevoked token that expires): the same write puts the token in the
+        sparse expiry registry, so a token issued before the registry existed is indexed on its
+        next use, for no extra call (a token already indexed gets the same values again)."""
+        update, condition = "SET lastUsedAt = :at", "attribute_exists(PK)"
+        values: dict[str, Any] = {":at": {"S": _ts(at)}, ":since": {"S": _ts(not_since)}}
+        if expires_at is not None:
+            update += ", GSI1PK = :index, GSI1SK = :expires"
+            condition += " AND attribute_not_exists(revokedAt)"  # a revoked token stays out of it
+            values |= {":index": {"S": TOKEN_EXPIRY_INDEX_PK}, ":expires": {"S": _ts(expires_at)}}
         try:
             with unavailable_on_outage("DynamoDB"):
                 self._db.update_item(
                     TableName=self._table,
                     Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": token_sk(token_id)}},
-                    UpdateExpression="SET lastUsedAt = :at",
-                    ConditionExpression="attribute_exists(PK) AND "
+                    UpdateExpression=update,
+                    ConditionExpression=f"{condition} AND "
                     "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :since)",
-                    ExpressionAttributeValues={":at": {"S": _ts(at)}, ":since": {"S": _ts(not_since)}},
+                    ExpressionAttributeValues=values,
                 )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
+
+    def index_token_expiry(self, tenant_id: str, token_id: str, expires_at: datetime) -> bool:
+        """Put an unrevoked token missing from the sparse expiry registry in it (`scimctl token
+        index-expiry`, for tokens issued before the registry existed); True if it was missing."""
+        try:
+            with unavailable_on_outage("DynamoDB"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tenant_pk(tenant_id)}, "SK": {"S": token_sk(token_id)}},
+                    UpdateExpression="SET GSI1PK = :index, GSI1SK = :expires",
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(revokedAt) AND "
+                    "attribute_not_exists(GSI1PK)",
+                    ExpressionAttributeValues={
+                        ":index": {"S": TOKEN_EXPIRY_INDEX_PK},
+                        ":expires": {"S": _ts(expires_at)},
+                    },
+                )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
