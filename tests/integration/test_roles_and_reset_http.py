@@ -122,3 +122,67 @@ def test_a_reset_over_http_deletes_users_and_groups_and_keeps_the_token(
     assert sorted(e["resourceId"] for e in events(running, tenant, "scim.user.deleted")) == sorted(users)
     assert [e["resourceId"] for e in events(running, tenant, "scim.group.deleted")] == [group.json["id"]]
     assert events(running, tenant, "scim.group.member_removed") == []
+
+
+def eventually(read: Any, expected: Any, what: str) -> None:
+    """The local worker runs the recompute in a thread, as Lambda runs it after the Invoke."""
+    deadline = time.monotonic() + 30
+    while (found := read()) != expected:
+        assert time.monotonic() < deadline, f"{what}: {found!r}, not {expected!r}"
+        time.sleep(0.2)
+
+
+def test_nesting_deleting_and_renaming_mapped_groups_move_roles_over_http(
+    running: RunningGateway, api: ManagementHttp
+) -> None:
+    tenant, scim = tenant_with_token(running, api)
+    profile = api.get(f"/tenants/{tenant}").json["profile"]
+    profile["role_mappings"] = [{"group": "Engineering", "role": "engineer", "priority": 1}]
+    profile["default_role"] = "member"
+    assert api.patch(f"/tenants/{tenant}", {"profile": profile}).status == 200
+
+    user = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "ada@example.com"}).json["id"]
+    scim.get("/ServiceProviderConfig")  # the events pump has run after the create
+    (created,) = events(running, tenant, "scim.user.created")
+    assert created["effectiveRoles"] == ["member"], "a new user's create event carries the default role"
+
+    def read_roles() -> list[str]:
+        return list(api.get(f"/tenants/{tenant}/users/{user}").json["user"]["effectiveRoles"])
+
+    def changed() -> list[tuple[list[str], list[str]]]:
+        scim.get("/ServiceProviderConfig")
+        return [
+            (e["previousRoles"], e["effectiveRoles"])
+            for e in events(running, tenant, "scim.user.roles_changed")
+        ]
+
+    engineering = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Engineering"}).json["id"]
+    platform = scim.post(
+        "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Platform", "members": [{"value": user}]}
+    ).json["id"]
+    assert read_roles() == ["member"]
+
+    assert scim.patch(f"/Groups/{engineering}", member_patch("add", platform)).status in (200, 204)
+    eventually(read_roles, ["engineer"], "nested in the mapped group")
+    assert scim.patch(f"/Groups/{engineering}", member_patch("remove", platform)).status in (200, 204)
+    eventually(read_roles, ["member"], "unnested")
+    eventually(changed, [(["member"], ["engineer"]), (["engineer"], ["member"])], "events")
+
+    assert scim.patch(f"/Groups/{engineering}", member_patch("add", user)).status in (200, 204)
+    assert read_roles() == ["engineer"]
+    assert scim.delete(f"/Groups/{engineering}").status == 204
+    eventually(read_roles, ["member"], "the mapped group deleted")
+
+    rename = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Engineering"}],
+    }
+    assert scim.patch(f"/Groups/{platform}", rename).status in (200, 204)
+    eventually(read_roles, ["engineer"], "renamed onto the mapping")
+    rename["Operations"][0]["value"] = "Platform"
+    assert scim.patch(f"/Groups/{platform}", rename).status in (200, 204)
+    eventually(read_roles, ["member"], "renamed off the mapping")
+    eventually(changed, [(["member"], ["engineer"]), (["engineer"], ["member"])] * 3, "events")
+    eventually(
+        lambda: api.get(f"/tenants/{tenant}/health").json["roles_recompute"]["status"], "completed", "job"
+    )
