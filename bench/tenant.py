@@ -29,7 +29,7 @@ from bench.meter import AwsMeter, Stopwatch, moto_excluded
 from bench.seed import SeededTenant, tenant_items
 from core.store.tenants_table import TenantTable
 from core.store.token_hashes import TokenHashStore
-from handlers import authorizer, aws_clients, resources, settings
+from handlers import authorizer, aws_clients, reset_worker, resources, settings
 from scimctl import moto_dynamodb
 from scimctl.admin import Admin
 from scimctl.template import load_template, table_create_kwargs
@@ -61,6 +61,8 @@ def reset_handler_state() -> None:
     settings.reset()
     authorizer.authenticator.cache_clear()
     resources.reset()
+    reset_worker.tenant_reset.cache_clear()  # their clients too (a role recompute job's write)
+    reset_worker.role_recompute.cache_clear()
 
 
 def moto_table(name: str) -> Table:
