@@ -282,3 +282,11 @@ def test_a_created_users_event_and_reads_carry_the_default_role(
     assert stored_roles(created.body["id"]) == '["member"]', "stored with the user"
     user = read(f"/tenants/acme/users/{created.body['id']}").body["user"]
     assert user["effectiveRoles"] == ["member"]
+
+
+def test_a_group_created_with_more_members_than_its_first_transaction_gives_all_of_them_the_role(
+    acme: ScimClient,
+) -> None:
+    ids = seed_users(TABLE_NAME, "acme", 120)  # 95 in the create transaction, 25 after it
+    new_group(acme, "Engineering", members=[{"value": i} for i in ids])
+    assert {i: stored_roles(i) for i in ids} == {i: '["engineer"]' for i in ids}
