@@ -290,3 +290,20 @@ def test_a_group_created_with_more_members_than_its_first_transaction_gives_all_
     ids = seed_users(TABLE_NAME, "acme", 120)  # 95 in the create transaction, 25 after it
     new_group(acme, "Engineering", members=[{"value": i} for i in ids])
     assert {i: stored_roles(i) for i in ids} == {i: '["engineer"]' for i in ids}
+
+
+def test_a_bulk_delete_of_a_mapped_group_takes_its_members_roles_away(
+    acme: ScimClient, queued: list[dict[str, str]]
+) -> None:
+    ada = acme("POST", "/Users", {"schemas": [USER], "userName": "ada@x"}).body["id"]
+    group = new_group(acme, "Engineering", members=[{"value": ada}])
+    assert roles_of(ada) == ["engineer"]
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{"method": "DELETE", "path": f"/Groups/{group}"}],
+    }
+    answer = acme("POST", "/Bulk", bulk)
+    assert answer.body["Operations"][0]["status"] == "204", answer.body
+    assert [p["kind"] for p in queued] == ["roles"], "Bulk starts the recompute as Groups does"
+    drive(queued)
+    assert roles_of(ada) == ["member"]
