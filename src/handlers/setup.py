@@ -145,7 +145,7 @@ def session() -> Session:
     if app.request.method not in ("GET", "HEAD"):
         check_csrf()
     found = links().session(session_cookie())
-    logger.append_keys(actor=found.actor, tenant=found.tenant_id)
+    logger.append_keys(actor=found.actor, tenant_id=found.tenant_id)
     return found
 
 
