@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core.audit import AuditRecord
+from core.store.audit_table import AuditTable
 from scimctl.gateway import RunningGateway
 from tests.integration.browser import chromium, expect
 from tests.integration.conftest import USER_SCHEMA, ScimHttp
@@ -127,6 +130,52 @@ def test_an_it_admin_connects_an_idp_from_a_setup_link(
     assert "already used" in page.locator("#refused-reason").inner_text()
     assert page.locator("#setup").is_hidden()
     again.close()
+
+
+def test_show_older_appends_the_next_page_of_the_log_and_the_poll_keeps_it(
+    browser: Any, api: ManagementHttp, running: RunningGateway
+) -> None:
+    tenant = new_tenant(api, running)
+    now = datetime.now(UTC)
+    AuditTable(running.aws.client("dynamodb"), running.aws.table_name).put(
+        [
+            AuditRecord(
+                tenant_id=tenant,
+                at=(now - timedelta(minutes=n + 1)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                request_id=f"r{n:03d}",
+                token_id=f"{tenant}.0123456789abcdef",
+                method="POST",
+                resource_type="User",
+                resource_id=f"u{n:03d}",
+                status=201,
+            )
+            for n in range(60)
+        ],
+        int((now + timedelta(days=1)).timestamp()),
+    )
+    context, page, _ = open_link(browser, new_link(api, tenant)["url"])
+    rows = page.locator("#log tbody tr")
+    # One page: the tenant's creation, the link's creation and redemption, and 47 of the 60.
+    expect(rows).to_have_count(50)
+    older = page.get_by_role("button", name="Show older")
+    expect(older).to_be_visible()
+    newest = rows.first.inner_text()
+    assert "SetupLink" in newest
+    older.click()
+    expect(rows).to_have_count(63)
+    expect(older).to_be_hidden()  # nothing older in the window
+    assert "u059" in rows.last.inner_text()
+    assert "u046" in rows.nth(49).inner_text()  # the first page's last row, then the second's
+    assert "u047" in rows.nth(50).inner_text()
+    # The 3 s poll refreshes health only while older rows are shown: they stay.
+    page.wait_for_timeout(3_500)
+    assert rows.count() == 63
+    assert rows.first.inner_text() == newest
+    # Refresh starts again from the newest page.
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows).to_have_count(50)
+    expect(older).to_be_visible()
+    context.close()
 
 
 def test_an_expired_link_is_refused_in_the_browser(

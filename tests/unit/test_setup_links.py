@@ -242,6 +242,24 @@ def test_every_read_answers_the_sessions_tenant_whatever_the_request_names(
         assert answer.body["tenant_id"] == "acme"
 
 
+def test_a_log_cursor_of_another_tenant_is_a_400_not_its_log(tenants: tuple[str, str], admin: Admin) -> None:
+    # The log's cursor is a DynamoDB key: it is honoured only if it names the session's own tenant
+    # (more cases, at size, in tests/unit/test_setup_log.py).
+    from core.setup_desk import encode_log_cursor  # noqa: PLC0415
+
+    admin.issue_token("globex", "globex-okta")
+    cookie = session_for("acme")
+    theirs = encode_log_cursor("globex", "9999-12-31T00:00:00.000Z#r#0000")  # before all of globex's
+    answer = call("GET", "/setup/api/log", cookie=cookie, query={"cursor": theirs})
+    assert answer.status == 400, answer.text
+    assert "cursor" in answer.body["detail"]
+    assert "globex" not in answer.text
+    ours = encode_log_cursor("acme", "9999-12-31T00:00:00.000Z#r#0000")
+    own = call("GET", "/setup/api/log", cookie=cookie, query={"cursor": ours})
+    assert own.status == 200, own.text
+    assert [r["resource_type"] for r in own.body["data"]] == ["SetupLink", "SetupLink"]
+
+
 def test_writes_reach_only_the_sessions_tenant(tenants: tuple[str, str], admin: Admin) -> None:
     other = admin.issue_token("globex", "globex-okta")
     cookie = session_for("acme")

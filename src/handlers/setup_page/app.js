@@ -180,30 +180,78 @@
     $("user-count").textContent = String(h.users);
   }
 
-  // -- provisioning log
-  async function loadLog() {
-    const log = await call("GET", "log" + ($("errors-only").checked ? "?errors=1" : ""));
+  // -- provisioning log: pages of 50, newest first; "Show older" appends the next page.
+  // Once older rows are shown the poll refreshes health only (it would otherwise replace them with
+  // the first page); Refresh and the Errors only box start again from the newest page.
+  let logCursor = null;
+  let olderShown = false;
+  let logEpoch = 0; // the last log request started wins: a slower earlier answer is dropped
+
+  function logRow(body, r) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = when(r.at);
+    tr.insertCell().textContent = r.method + (r.actor ? " by " + r.actor : "");
+    tr.insertCell().textContent = r.resource_type + (r.resource_id ? " " + r.resource_id : "");
+    const outcome = tr.insertCell();
+    outcome.textContent = r.outcome + " (" + r.status + ")";
+    if (r.outcome === "failure") outcome.className = "failure";
+    const details = [];
+    if (r.scim_type) details.push(r.scim_type);
+    if (r.detail) details.push(r.detail);
+    if (r.changed_attributes && r.changed_attributes.length) details.push("changed: " + r.changed_attributes.join(", "));
+    tr.insertCell().textContent = details.join(" · ");
+  }
+
+  async function logPage(cursor) {
+    const params = new URLSearchParams();
+    if ($("errors-only").checked) params.set("errors", "1");
+    if (cursor) params.set("cursor", cursor);
+    const query = params.toString();
+    return call("GET", "log" + (query ? "?" + query : ""));
+  }
+
+  function showLog(log, append) {
     const body = $("log").tBodies[0];
-    body.replaceChildren();
-    for (const r of log.data) {
-      const tr = body.insertRow();
-      tr.insertCell().textContent = when(r.at);
-      tr.insertCell().textContent = r.method + (r.actor ? " by " + r.actor : "");
-      tr.insertCell().textContent = r.resource_type + (r.resource_id ? " " + r.resource_id : "");
-      const outcome = tr.insertCell();
-      outcome.textContent = r.outcome + " (" + r.status + ")";
-      if (r.outcome === "failure") outcome.className = "failure";
-      const details = [];
-      if (r.scim_type) details.push(r.scim_type);
-      if (r.detail) details.push(r.detail);
-      if (r.changed_attributes && r.changed_attributes.length) details.push("changed: " + r.changed_attributes.join(", "));
-      tr.insertCell().textContent = details.join(" · ");
+    if (!append) body.replaceChildren();
+    for (const r of log.data) logRow(body, r);
+    logCursor = log.next_cursor;
+    $("log-older").hidden = !logCursor;
+    // Errors only looks at a bounded number of records per request: a short page may have more.
+    let note = body.rows.length ? "" : (log.errors_only ? "No errors" : "No records") + " in the last " + log.window_days + " days.";
+    if (log.errors_only && logCursor) {
+      note = "Searched " + log.examined + " more records (at most " + log.examined_limit +
+        " a request); older records are not searched yet: Show older searches further.";
+    }
+    $("log-note").textContent = note;
+  }
+
+  async function loadLog() {
+    const epoch = ++logEpoch;
+    const log = await logPage(null);
+    if (epoch !== logEpoch) return;
+    olderShown = false;
+    showLog(log, false);
+  }
+
+  async function showOlder() {
+    if (!logCursor) return;
+    const epoch = ++logEpoch;
+    olderShown = true;
+    $("log-older").disabled = true;
+    try {
+      const log = await logPage(logCursor);
+      if (epoch === logEpoch) showLog(log, true);
+    } catch (error) {
+      if (error.status === 401) refuse(error.message);
+      else $("status").textContent = error.message;
+    } finally {
+      $("log-older").disabled = false;
     }
   }
 
-  async function refresh() {
+  async function refresh(poll) {
     try {
-      await Promise.all([loadHealth(), loadLog()]);
+      await Promise.all(poll === true && olderShown ? [loadHealth()] : [loadHealth(), loadLog()]);
     } catch (error) {
       if (error.status === 401) refuse(error.message);
     }
@@ -235,8 +283,9 @@
     $("copy-url").addEventListener("click", () => copy("tenant-url"));
     $("copy-token").addEventListener("click", () => copy("token-value"));
     $("generate").addEventListener("click", () => generate().catch((e) => ($("status").textContent = e.message)));
-    $("refresh").addEventListener("click", refresh);
-    $("errors-only").addEventListener("change", refresh);
+    $("refresh").addEventListener("click", () => refresh(false));
+    $("errors-only").addEventListener("change", () => refresh(false));
+    $("log-older").addEventListener("click", showOlder);
     const branding = brand().catch(() => undefined);
     const fragment = decodeURIComponent(window.location.hash.slice(1));
     // The secret leaves the address bar (and the history entry) before anything else happens.
@@ -248,9 +297,9 @@
       refuse(error.message);
       return;
     }
-    await Promise.all([branding, loadSteps(), loadTokens(), refresh()]);
+    await Promise.all([branding, loadSteps(), loadTokens(), refresh(false)]);
     window.setInterval(() => {
-      if (!document.hidden && !$("setup").hidden) refresh();
+      if (!document.hidden && !$("setup").hidden) refresh(true);
     }, POLL_MS);
   }
 
