@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import BadRequest
-from core.management import Management
+from core.management import Management, days_to_expiry
 from core.setup_links import Session
 from core.store.audit_table import ERRORS_EXAMINED, AuditTable
 from core.store.keys import audit_pk
@@ -65,12 +65,24 @@ class SetupDesk:
             "kept_attributes": list(profile.kept_attributes) if profile.kept_attributes is not None else None,
             "username_equals_email": profile.username_equals_email,
             "roles": profile.roles.model_dump(mode="json") if profile.roles is not None else None,
+            # Roles from groups (issue 18), read-only here: lowest priority first, as core.roles
+            # orders a user's effective roles. Group names are the tenant's: the page sets text only.
+            "role_mappings": [
+                m.model_dump(mode="json") for m in sorted(profile.role_mappings, key=lambda m: m.priority)
+            ],
+            "default_role": profile.default_role,
             "session_expires_at": _iso(session.expires_at),
             "return_url": session.return_url,
         }
 
     def tokens(self, session: Session) -> list[dict[str, Any]]:
-        return [self._management.token_view(t) for t in self._management.list_tokens(session.tenant_id)]
+        """The management API's token views, plus `expires_in_days` for an active token expiring
+        within 30 days (the page's "rotate now" warning), else null."""
+        now = self._now()
+        return [
+            self._management.token_view(t) | {"expires_in_days": days_to_expiry(t, now)}
+            for t in self._management.list_tokens(session.tenant_id)
+        ]
 
     def issue_token(self, session: Session, name: str, request_id: str) -> dict[str, Any]:
         issued = self._management.issue_token(session.tenant_id, name, stamp=session.stamp(request_id))

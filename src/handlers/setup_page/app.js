@@ -120,6 +120,31 @@
     box.replaceChildren(el("h3", "What your tenant needs mapped"), list);
   }
 
+  // -- roles from groups (issue 18), read-only: group names are the tenant's, set as text only
+  function roleMappings() {
+    const box = $("roles");
+    const parts = [el("h3", "Roles from your groups")];
+    const mappings = overview.role_mappings || [];
+    if (mappings.length) {
+      parts.push(el("p", "Members of these groups get these roles (a user in several gets each; the lowest priority number is the primary role). Push these groups from your identity provider.", "hint"));
+      const table = el("table");
+      table.id = "role-mappings";
+      table.createCaption().textContent = "Group → role mappings";
+      const head = table.createTHead().insertRow();
+      for (const title of ["Group", "Matched by", "Role", "Priority"]) head.appendChild(el("th", title)).scope = "col";
+      const body = table.createTBody();
+      for (const m of mappings) {
+        const tr = body.insertRow();
+        for (const value of [m.group, m.match, m.role, m.priority]) tr.insertCell().textContent = String(value);
+      }
+      parts.push(table);
+    } else {
+      parts.push(el("p", "No group → role mappings: your groups assign no roles."));
+    }
+    parts.push(el("p", overview.default_role ? "Default role (for a user no mapped group gives a role): " + overview.default_role : "No default role: a user in no mapped group has no role.", "default-role"));
+    box.replaceChildren(...parts);
+  }
+
   async function loadSteps() {
     const response = await fetch(BASE + "/idp.json", { credentials: "same-origin" });
     idpSteps = await response.json();
@@ -131,6 +156,7 @@
     }
     select.addEventListener("change", showSteps);
     requirements();
+    roleMappings();
     showSteps();
   }
 
@@ -139,10 +165,16 @@
     const tokens = (await call("GET", "tokens")).data;
     const body = $("tokens").tBodies[0];
     body.replaceChildren();
+    const warnings = [];
     for (const t of tokens) {
       const tr = body.insertRow();
-      for (const value of [t.name, when(t.created_at), when(t.expires_at), when(t.last_used_at), t.last_four, t.state]) {
+      const soon = t.expires_in_days === null || t.expires_in_days === undefined ? "" : expiresIn(t.expires_in_days);
+      for (const value of [t.name, when(t.created_at), when(t.expires_at) + (soon ? " (" + soon + ")" : ""), when(t.last_used_at), t.last_four, t.state]) {
         tr.insertCell().textContent = value;
+      }
+      if (soon) {
+        tr.cells[2].className = "warning";
+        warnings.push("Token " + t.name + " (ending " + t.last_four + ") " + soon + " — rotate now: " + ROTATION);
       }
       const cell = tr.insertCell();
       if (t.state === "active") {
@@ -158,6 +190,15 @@
         cell.appendChild(revoke);
       }
     }
+    const list = $("expiry-warnings");
+    list.replaceChildren(...warnings.map((text) => el("li", text)));
+    list.hidden = !warnings.length;
+  }
+
+  const ROTATION = "generate a new token, paste it into your identity provider, wait until \"Last used\" shows it in use, then revoke the old one.";
+
+  function expiresIn(days) {
+    return days <= 1 ? "expires within a day" : "expires in " + days + " days";
   }
 
   async function generate() {
@@ -171,12 +212,24 @@
   }
 
   // -- connection test: the management API's health data
+  // Why a token was refused, in words (core.auth.AuthFailure's values; an unknown one as it is).
+  const REFUSALS = {
+    expired: "the token has expired — generate a new one and paste it into your identity provider",
+    revoked: "the token was revoked",
+    unknown_token: "no such token (it may have been deleted, or belongs to another tenant)",
+    wrong_secret: "the token's secret is wrong (check it was pasted whole)",
+    malformed: "not a token of this service (check what was pasted)",
+    missing: "no token was sent",
+    tenant_disabled: "this tenant is disabled: ask the application's administrators",
+  };
+
   async function loadHealth() {
     const h = await call("GET", "health");
     const last = h.last_request;
     $("last-request").textContent = last ? when(last.at) + ": " + last.method + " answered " + last.status : "none yet";
     const refused = h.last_refused_token;
-    $("last-refusal").textContent = refused ? when(refused.at) + ": " + refused.reason + " (token " + refused.token_id + ")" : "none";
+    const words = refused ? REFUSALS[refused.reason] || refused.reason : "";
+    $("last-refusal").textContent = refused ? when(refused.at) + ": " + words + (refused.token_id ? " (token " + refused.token_id + ")" : "") : "none";
     $("user-count").textContent = String(h.users);
   }
 
