@@ -138,10 +138,11 @@
         for (const value of [m.group, m.match, m.role, m.priority]) tr.insertCell().textContent = String(value);
       }
       parts.push(table);
-    } else {
-      parts.push(el("p", "No group → role mappings: your groups assign no roles."));
+    } else if (!overview.default_role) {
+      parts.push(el("p", "None: your groups assign no roles in the application."));
     }
-    parts.push(el("p", overview.default_role ? "Default role (for a user no mapped group gives a role): " + overview.default_role : "No default role: a user in no mapped group has no role.", "default-role"));
+    if (overview.default_role) parts.push(el("p", "Default role (for a user no mapped group gives a role): " + overview.default_role));
+    else if (mappings.length) parts.push(el("p", "No default role: a user in no mapped group has no role."));
     box.replaceChildren(...parts);
   }
 
