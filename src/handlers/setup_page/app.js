@@ -290,12 +290,14 @@
   async function showOlder() {
     if (!logCursor) return;
     const epoch = ++logEpoch;
-    olderShown = true;
+    const before = olderShown;
+    olderShown = true; // from the click on: a poll that started now would drop this answer
     $("log-older").disabled = true;
     try {
       const log = await logPage(logCursor);
       if (epoch === logEpoch) showLog(log, true);
     } catch (error) {
+      if (epoch === logEpoch) olderShown = before; // nothing was appended
       if (error.status === 401) refuse(error.message);
       else $("status").textContent = error.message;
     } finally {
