@@ -239,7 +239,8 @@ def health() -> Response:
 def log() -> Response:
     current = session()
     errors_only = app.request.query.get("errors") in ("1", "true")
-    return with_session(200, desk().log(current, errors_only=errors_only), current)
+    cursor = app.request.query.get("cursor")  # opaque, checked against the session's tenant
+    return with_session(200, desk().log(current, errors_only=errors_only, cursor=cursor), current)
 
 
 @lambda_entry
