@@ -33,7 +33,13 @@ WRITE = {"X-Setup-Request": "1", "Origin": f"https://{SETUP_EVENT['headers']['Ho
 
 
 def _setup_event(
-    method: str, path: str, body: Any = None, cookie: str | None = None, headers: dict[str, str] | None = None
+    method: str,
+    path: str,
+    body: Any = None,
+    cookie: str | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     event = copy.deepcopy(SETUP_EVENT)
     resource, params = path, None
@@ -46,6 +52,7 @@ def _setup_event(
         sent["Cookie"] = f"{COOKIE}={cookie}"
     event["headers"] = sent
     event["body"] = None if body is None else json.dumps(body)
+    event["queryStringParameters"] = query
     return event
 
 
@@ -132,6 +139,15 @@ def main() -> int:  # noqa: PLR0915 - one scenario, step by step
             meter.take()
             call(setup, _setup_event("GET", path, cookie=cookie))
             results[f"GET {path}"] = _row(meter.take())
+        # The log's next page and its errors-only pages (a tenth of the records failed): one
+        # Query each, at most 1,000 records examined.
+        first = json.loads(call(setup, _setup_event("GET", "/setup/api/log", cookie=cookie))["body"])
+        meter.take()
+        cursor = {"cursor": first["next_cursor"]}
+        call(setup, _setup_event("GET", "/setup/api/log", cookie=cookie, query=cursor))
+        results["GET /setup/api/log?cursor= (next page)"] = _row(meter.take())
+        call(setup, _setup_event("GET", "/setup/api/log", cookie=cookie, query={"errors": "1"}))
+        results["GET /setup/api/log?errors=1"] = _row(meter.take())
         meter.take()
         issued = call(setup, _setup_event("POST", "/setup/api/tokens", {"name": "okta"}, cookie, WRITE))
         results["POST /setup/api/tokens"] = _row(meter.take())

@@ -13,6 +13,7 @@ retry replays that answer and never creates a second one (`core.idempotency`).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ def _iso(value: datetime | None) -> str | None:
     return (
         None if value is None else value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
+
+
+def days_to_expiry(meta: TokenMetadata, now: datetime) -> int | None:
+    """Whole days (rounded up) until an active token expires, if it expires within 30 days: the
+    one rule behind health's ``expiring_within_30_days`` and the setup page's warning."""
+    if meta.state(now) != "active" or meta.expires_at is None or meta.expires_at - now > EXPIRING_WITHIN:
+        return None
+    return math.ceil((meta.expires_at - now) / timedelta(days=1))
 
 
 def invalid_tenant_id(tenant_id: str) -> InvalidTenantId:
@@ -571,13 +580,7 @@ class Management:
             "groups": counts["groups"],
             "tokens": {
                 "active": sum(1 for t in tokens if t.state(now) == "active"),
-                "expiring_within_30_days": [
-                    t.token_id
-                    for t in tokens
-                    if t.state(now) == "active"
-                    and t.expires_at is not None
-                    and t.expires_at - now <= EXPIRING_WITHIN
-                ],
+                "expiring_within_30_days": [t.token_id for t in tokens if days_to_expiry(t, now) is not None],
             },
         }
 

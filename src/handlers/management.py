@@ -162,7 +162,12 @@ def setup_links() -> SetupLinks:
 def webhooks() -> WebhookConfig:
     settings = webhook_settings()
     store = WebhookTargets(aws_clients.secretsmanager(), settings.secrets_prefix)
-    return WebhookConfig(store, management().require_tenant, allow_loopback=settings.webhook_allow_loopback)
+    return WebhookConfig(
+        store,
+        management().require_tenant,
+        record=management().record_write,
+        allow_loopback=settings.webhook_allow_loopback,
+    )
 
 
 @cache
@@ -347,7 +352,7 @@ def revoke_setup_link(tenant: str, link_id: str) -> Response:
 # -- webhooks (docs/webhooks.md) --------------------------------------------------------------
 def _put_webhook(tenant: str | None) -> Response:
     body, _ = parse(PutWebhook)
-    view = webhooks().put(tenant, body.url, body.secret, rotate=body.rotate)
+    view = webhooks().put(tenant, body.url, body.secret, rotate=body.rotate, stamp=stamp())
     logger.info("webhook target set", extra={"scope": view["scope"], "actor": stamp().actor})
     # A generated secret is in this answer only: never cached by a proxy, never logged.
     return json_response(200, view, {"Cache-Control": "no-store"})
@@ -365,7 +370,7 @@ def put_tenant_webhook(tenant: str) -> Response:
 
 @app.delete("/tenants/<tenant>/webhook")
 def delete_tenant_webhook(tenant: str) -> Response:
-    webhooks().delete(tenant)
+    webhooks().delete(tenant, stamp=stamp())
     return Response(status_code=204)
 
 
@@ -391,7 +396,8 @@ def put_stack_webhook() -> Response:
 
 @app.delete("/webhook")
 def delete_stack_webhook() -> Response:
-    webhooks().delete(None)
+    webhooks().delete(None, stamp=stamp())
+    logger.info("webhook target removed", extra={"scope": "stack", "actor": stamp().actor})
     return Response(status_code=204)
 
 

@@ -145,7 +145,7 @@ def session() -> Session:
     if app.request.method not in ("GET", "HEAD"):
         check_csrf()
     found = links().session(session_cookie())
-    logger.append_keys(actor=found.actor, tenant=found.tenant_id)
+    logger.append_keys(actor=found.actor, tenant_id=found.tenant_id)
     return found
 
 
@@ -239,7 +239,8 @@ def health() -> Response:
 def log() -> Response:
     current = session()
     errors_only = app.request.query.get("errors") in ("1", "true")
-    return with_session(200, desk().log(current, errors_only=errors_only), current)
+    cursor = app.request.query.get("cursor")  # opaque, checked against the session's tenant
+    return with_session(200, desk().log(current, errors_only=errors_only, cursor=cursor), current)
 
 
 @lambda_entry

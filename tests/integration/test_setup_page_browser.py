@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core.audit import AuditRecord
+from core.store.audit_table import AuditTable
 from scimctl.gateway import RunningGateway
 from tests.integration.browser import chromium, expect
 from tests.integration.conftest import USER_SCHEMA, ScimHttp
@@ -118,7 +121,8 @@ def test_an_it_admin_connects_an_idp_from_a_setup_link(
     refusal = page.locator("#last-refusal").inner_text()
     token_id = token.split("_")[1]
     assert token_id in refusal
-    assert re.search(r"revoked|unknown_token|wrong_secret", refusal), refusal
+    # The reason in words (the page's REFUSALS): revoked, unknown_token or wrong_secret.
+    assert re.search(r"the token was revoked|no such token|secret is wrong", refusal), refusal
     context.close()
 
     # The same link again: refused, with what to ask for.
@@ -127,6 +131,115 @@ def test_an_it_admin_connects_an_idp_from_a_setup_link(
     assert "already used" in page.locator("#refused-reason").inner_text()
     assert page.locator("#setup").is_hidden()
     again.close()
+
+
+def test_show_older_appends_the_next_page_of_the_log_and_the_poll_keeps_it(
+    browser: Any, api: ManagementHttp, running: RunningGateway
+) -> None:
+    tenant = new_tenant(api, running)
+    now = datetime.now(UTC)
+    AuditTable(running.aws.client("dynamodb"), running.aws.table_name).put(
+        [
+            AuditRecord(
+                tenant_id=tenant,
+                at=(now - timedelta(minutes=n + 1)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                request_id=f"r{n:03d}",
+                token_id=f"{tenant}.0123456789abcdef",
+                method="POST",
+                resource_type="User",
+                resource_id=f"u{n:03d}",
+                status=201,
+            )
+            for n in range(60)
+        ],
+        int((now + timedelta(days=1)).timestamp()),
+    )
+    context, page, _ = open_link(browser, new_link(api, tenant)["url"])
+    rows = page.locator("#log tbody tr")
+    # One page: the tenant's creation, the link's creation and redemption, and 47 of the 60.
+    expect(rows).to_have_count(50)
+    older = page.get_by_role("button", name="Show older")
+    expect(older).to_be_visible()
+    newest = rows.first.inner_text()
+    assert "SetupLink" in newest
+    older.click()
+    expect(rows).to_have_count(63)
+    expect(older).to_be_hidden()  # nothing older in the window
+    assert "u059" in rows.last.inner_text()
+    assert "u046" in rows.nth(49).inner_text()  # the first page's last row, then the second's
+    assert "u047" in rows.nth(50).inner_text()
+    # The 3 s poll refreshes health only while older rows are shown: they stay.
+    page.wait_for_timeout(3_500)
+    assert rows.count() == 63
+    assert rows.first.inner_text() == newest
+    # Refresh starts again from the newest page.
+    page.get_by_role("button", name="Refresh").click()
+    expect(rows).to_have_count(50)
+    expect(older).to_be_visible()
+    context.close()
+
+
+def set_role_mappings(
+    api: ManagementHttp, tenant: str, mappings: list[dict[str, Any]], default: str | None
+) -> None:
+    profile = api.get(f"/tenants/{tenant}").json["profile"]
+    profile["role_mappings"], profile["default_role"] = mappings, default
+    patched = api.patch(f"/tenants/{tenant}", {"profile": profile})
+    assert patched.status == 200, patched.text
+
+
+def test_the_page_shows_role_mappings_token_expiry_and_an_expired_refusal_in_words(
+    browser: Any, api: ManagementHttp, running: RunningGateway
+) -> None:
+    tenant = new_tenant(api, running)
+    set_role_mappings(
+        api,
+        tenant,
+        [
+            {"group": "Viewers", "match": "externalId", "role": "viewer", "priority": 50},
+            {"group": "Admins", "role": "admin", "priority": 1},
+        ],
+        "member",
+    )
+    soon = api.post(f"/tenants/{tenant}/tokens", {"name": "okta-old", "expires_in_days": 6})
+    assert soon.status == 201, soon.text
+    assert api.post(f"/tenants/{tenant}/tokens", {"name": "okta-new", "expires_in_days": 90}).status == 201
+    # A token that has expired, then used by the IdP: health records the refusal as "expired".
+    lapsed = api.post(f"/tenants/{tenant}/tokens", {"name": "lapsed", "expires_in_days": 1}).json
+    running.aws.client("dynamodb").update_item(
+        TableName=running.aws.table_name,
+        Key={"PK": {"S": f"T#{tenant}"}, "SK": {"S": f"TOKEN#{lapsed['token_id']}"}},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"S": "2020-01-01T00:00:00.000Z"}},
+    )
+    assert ScimHttp(running.tenant_url_of(tenant), lapsed["token"]).get("/Users").status == 401
+
+    context, page, _ = open_link(browser, new_link(api, tenant)["url"])
+    # Roles from groups, read-only, lowest priority first.
+    mappings = page.locator("#role-mappings tbody tr")
+    expect(mappings).to_have_count(2)
+    assert [mappings.nth(i).inner_text().split("\t") for i in range(2)] == [
+        ["Admins", "displayName", "admin", "1"],
+        ["Viewers", "externalId", "viewer", "50"],
+    ]
+    expect(page.locator("#roles")).to_contain_text(
+        "Default role (for a user no mapped group gives a role): member"
+    )
+    assert page.locator("#roles button, #roles input").count() == 0  # nothing to edit here
+    # The 6-day token is warned of, with the rotation steps; the 90-day one is not.
+    warnings = page.locator("#expiry-warnings li")
+    expect(warnings).to_have_count(1)
+    warning = warnings.first.inner_text()
+    assert warning.startswith("Token okta-old (ending ")
+    assert "expires in 6 days — rotate now: generate a new token" in warning
+    assert "then revoke the old one" in warning
+    old_row = page.locator("#tokens tbody tr", has_text="okta-old")
+    expect(old_row.locator("td").nth(2)).to_contain_text("(expires in 6 days)")
+    assert "expires in" not in page.locator("#tokens tbody tr", has_text="okta-new").inner_text()
+    # The expired token's refusal, in words.
+    expect(page.locator("#last-refusal")).to_contain_text("the token has expired")
+    assert lapsed["token_id"] in page.locator("#last-refusal").inner_text()
+    context.close()
 
 
 def test_an_expired_link_is_refused_in_the_browser(
@@ -185,6 +298,7 @@ def test_tenant_controlled_text_is_shown_as_text_never_run(
     settings.setup_settings.cache_clear()
     try:
         tenant = new_tenant(api, running, name=f"Acme {attack}")
+        set_role_mappings(api, tenant, [{"group": f"G {attack}", "role": "admin"}], f"R {attack}")
         token = api.post(f"/tenants/{tenant}/tokens", {"name": "okta"}).json["token"]
         scim = ScimHttp(running.tenant_url_of(tenant), token)
         group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": f"G {attack}"}
@@ -194,6 +308,8 @@ def test_tenant_controlled_text_is_shown_as_text_never_run(
         page.locator("#log tbody tr").first.wait_for()
         expect(page.locator("#brand-name")).to_have_text(f"Evil {attack}")
         assert page.locator("#tenant-name").inner_text() == f"Acme {attack}"
+        expect(page.locator("#role-mappings tbody td").first).to_have_text(f"G {attack}")
+        expect(page.locator("#roles")).to_contain_text(f"R {attack}")
         page.get_by_label("Errors only").check()
         expect(page.locator("#log tbody tr")).to_have_count(1)
         assert attack in page.locator("#log tbody").inner_text()

@@ -135,3 +135,27 @@ def test_described_webhook_fields_are_the_fields_the_code_answers(acme: str) -> 
     got = call("GET", "/tenants/acme/webhook")
     assert set(got.body) == set(schema(document, "WebhookTarget")["properties"])
     assert set(schema(document, "WebhookTarget")["required"]) == set(got.body)
+
+
+def test_setting_and_removing_a_tenants_target_is_in_its_audit_trail_without_url_or_secret(acme: str) -> None:
+    """Where a tenant's directory data goes is a security decision: each change names its caller."""
+    first = call("PUT", "/tenants/acme/webhook", {"url": "https://a.example.com/scim"})
+    assert first.status == 200
+    same_url = call("PUT", "/tenants/acme/webhook", {"url": "https://a.example.com/scim", "rotate": True})
+    assert same_url.status == 200
+    assert call("DELETE", "/tenants/acme/webhook").status == 204
+    assert call("PUT", "/webhook", {"url": "https://stack.example.com/"}).status == 200  # no tenant's
+
+    trail = call("GET", "/tenants/acme/audit")
+    assert trail.status == 200, trail.text
+    hooks = [r for r in trail.body["data"] if r["resource_type"] == "Webhook"]
+    assert [(r["method"], r["changed_attributes"], r["status"]) for r in hooks] == [
+        ("PUT", ["url", "secret"], 200),
+        ("PUT", ["secret"], 200),  # the URL stayed: only the rotation is a change
+        ("DELETE", ["url", "secret"], 204),
+    ]
+    assert {r["resource_id"] for r in hooks} == {"acme"}
+    assert all(r["actor"] and r["actor"] != "unknown" for r in hooks), hooks
+    assert "a.example.com" not in trail.text
+    assert first.body["secret"] not in trail.text
+    assert "stack.example.com" not in trail.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -19,6 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.events import events_for_record
+from core.profiles import Profile, RoleMapping
 from core.store.audit_table import AuditTable
 from handlers import setup
 from scimctl.admin import Admin
@@ -242,6 +244,24 @@ def test_every_read_answers_the_sessions_tenant_whatever_the_request_names(
         assert answer.body["tenant_id"] == "acme"
 
 
+def test_a_log_cursor_of_another_tenant_is_a_400_not_its_log(tenants: tuple[str, str], admin: Admin) -> None:
+    # The log's cursor is a DynamoDB key: it is honoured only if it names the session's own tenant
+    # (more cases, at size, in tests/unit/test_setup_log.py).
+    from core.setup_desk import encode_log_cursor  # noqa: PLC0415
+
+    admin.issue_token("globex", "globex-okta")
+    cookie = session_for("acme")
+    theirs = encode_log_cursor("globex", "9999-12-31T00:00:00.000Z#r#0000")  # before all of globex's
+    answer = call("GET", "/setup/api/log", cookie=cookie, query={"cursor": theirs})
+    assert answer.status == 400, answer.text
+    assert "cursor" in answer.body["detail"]
+    assert "globex" not in answer.text
+    ours = encode_log_cursor("acme", "9999-12-31T00:00:00.000Z#r#0000")
+    own = call("GET", "/setup/api/log", cookie=cookie, query={"cursor": ours})
+    assert own.status == 200, own.text
+    assert [r["resource_type"] for r in own.body["data"]] == ["SetupLink", "SetupLink"]
+
+
 def test_writes_reach_only_the_sessions_tenant(tenants: tuple[str, str], admin: Admin) -> None:
     other = admin.issue_token("globex", "globex-okta")
     cookie = session_for("acme")
@@ -295,6 +315,38 @@ def test_token_actions_are_audited_and_evented_with_the_setup_session_as_actor(
         ("PATCH", "SetupLink", actor),  # the link was redeemed by this session
         ("POST", "SetupLink", "arn:aws:sts::123456789012:assumed-role/saas-onboarding/saas-backend"),
     ]
+
+
+def test_the_overview_shows_role_mappings_and_tokens_say_when_they_expire_within_30_days(
+    tenants: tuple[str, str], admin: Admin
+) -> None:
+    mappings = (
+        RoleMapping(group="Viewers", match="externalId", role="viewer", priority=50),
+        RoleMapping(group="Admins", role="admin", priority=1),
+    )
+    admin.create_tenant("initech", profile=Profile(role_mappings=mappings, default_role="member"))
+    soon = admin.issue_token("initech", "soon", timedelta(days=6)).metadata.token_id
+    admin.issue_token("initech", "later", timedelta(days=31))
+    admin.issue_token("initech", "never")
+    revoked = admin.issue_token("initech", "revoked", timedelta(days=2)).metadata.token_id
+    admin.revoke_token("initech", revoked)
+    cookie = session_for("initech")
+    overview = call("GET", "/setup/api/overview", cookie=cookie).body
+    assert overview["role_mappings"] == [  # lowest priority first
+        {"group": "Admins", "match": "displayName", "role": "admin", "priority": 1},
+        {"group": "Viewers", "match": "externalId", "role": "viewer", "priority": 50},
+    ]
+    assert overview["default_role"] == "member"
+    tokens = call("GET", "/setup/api/tokens", cookie=cookie).body["data"]
+    assert {t["name"]: t["expires_in_days"] for t in tokens} == {
+        "soon": 6,
+        "later": None,
+        "never": None,
+        "revoked": None,  # no longer in use: nothing to rotate
+    }
+    # The same rule as health's list of tokens expiring within 30 days.
+    health = call("GET", "/setup/api/health", cookie=cookie).body
+    assert health["tokens"]["expiring_within_30_days"] == [soon]
 
 
 def test_the_log_filters_errors_and_holds_no_values(tenants: tuple[str, str], admin: Admin) -> None:

@@ -8,12 +8,17 @@ Contract:
 - `read` returns a tenant's records in time order from ``since`` on (one Query page after
   another on ``T#<t>#AUDIT``); with ``resource_id`` it reads that resource's records from GSI1
   (``T#<t>#AUDIT#<id>``), so `scimctl audit --user ID` never reads the whole trail.
+- `newest_page` is the setup page's provisioning log: one Query per page, newest first, bounded
+  to the window by its key condition; errors-only filters on ``status >= 400`` with the Query's
+  ``Limit`` bounding the items examined (DynamoDB applies ``Limit`` before the filter), so a page
+  may hold fewer rows than asked for and still have a next one.
 - Audit items have kind "audit": they produce no provisioning events (`core.events.rules`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.audit import AuditRecord
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 AUDIT_KIND = "audit"
+ERRORS_EXAMINED = 1_000  # an errors-only page's Query looks at this many records at most
 MAX_INDEXED_ID_BYTES = 256  # ids are UUIDs; a longer path segment (a failed lookup) is not indexed
 
 
@@ -84,6 +90,13 @@ def _record(item: dict[str, Any]) -> AuditRecord:
     )
 
 
+@dataclass(frozen=True)
+class NewestPage:
+    records: list[AuditRecord]  # newest first
+    next_key: str | None  # the sort key to go on after (None: the window is exhausted)
+    examined: int  # records the Query looked at (before the errors-only filter)
+
+
 class AuditTable:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._db = client
@@ -119,6 +132,47 @@ class AuditTable:
                 Limit=limit,
             )
         return [_record(item) for item in out.get("Items", [])]
+
+    def newest_page(
+        self,
+        tenant_id: str,
+        *,
+        since: str,
+        limit: int,
+        start_key: str | None,
+        errors_only: bool,
+        examine: int = ERRORS_EXAMINED,
+    ) -> NewestPage:
+        """One Query: the tenant's records at or after `since`, newest first, older than the sort
+        key `start_key` (the partition is always the tenant's own: a caller passes a sort key only).
+
+        Errors-only: up to `examine` records are examined and those with status >= 400 kept, so the
+        page may be short (even empty) with a `next_key`; more than `limit` matches are cut to
+        `limit` and the page goes on after the last one kept (a base table's LastEvaluatedKey is
+        just the item's key, so that key is as good a start as DynamoDB's own)."""
+        pk = audit_pk(tenant_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK >= :since",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":since": {"S": since}},
+            "ScanIndexForward": False,
+            "Limit": examine if errors_only else limit,
+        }
+        if errors_only:
+            kwargs["FilterExpression"] = "#status >= :failed"
+            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
+            kwargs["ExpressionAttributeValues"][":failed"] = {"N": "400"}
+        if start_key is not None:
+            kwargs["ExclusiveStartKey"] = {"PK": {"S": pk}, "SK": {"S": start_key}}
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.query(**kwargs)
+        items = out.get("Items", [])
+        if len(items) > limit:
+            items = items[:limit]
+            next_key: str | None = items[-1]["SK"]["S"]
+        else:
+            next_key = out.get("LastEvaluatedKey", {}).get("SK", {}).get("S")
+        return NewestPage([_record(i) for i in items], next_key, int(out.get("ScannedCount", len(items))))
 
     def page(
         self, tenant_id: str, *, since: str, resource_id: str | None, limit: int, after: str | None

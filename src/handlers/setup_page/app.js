@@ -120,6 +120,32 @@
     box.replaceChildren(el("h3", "What your tenant needs mapped"), list);
   }
 
+  // -- roles from groups (issue 18), read-only: group names are the tenant's, set as text only
+  function roleMappings() {
+    const box = $("roles");
+    const parts = [el("h3", "Roles from your groups")];
+    const mappings = overview.role_mappings || [];
+    if (mappings.length) {
+      parts.push(el("p", "Members of these groups get these roles (a user in several gets each; the lowest priority number is the primary role). Push these groups from your identity provider.", "hint"));
+      const table = el("table");
+      table.id = "role-mappings";
+      table.createCaption().textContent = "Group → role mappings";
+      const head = table.createTHead().insertRow();
+      for (const title of ["Group", "Matched by", "Role", "Priority"]) head.appendChild(el("th", title)).scope = "col";
+      const body = table.createTBody();
+      for (const m of mappings) {
+        const tr = body.insertRow();
+        for (const value of [m.group, m.match, m.role, m.priority]) tr.insertCell().textContent = String(value);
+      }
+      parts.push(table);
+    } else if (!overview.default_role) {
+      parts.push(el("p", "None: your groups assign no roles in the application."));
+    }
+    if (overview.default_role) parts.push(el("p", "Default role (for a user no mapped group gives a role): " + overview.default_role));
+    else if (mappings.length) parts.push(el("p", "No default role: a user in no mapped group has no role."));
+    box.replaceChildren(...parts);
+  }
+
   async function loadSteps() {
     const response = await fetch(BASE + "/idp.json", { credentials: "same-origin" });
     idpSteps = await response.json();
@@ -131,6 +157,7 @@
     }
     select.addEventListener("change", showSteps);
     requirements();
+    roleMappings();
     showSteps();
   }
 
@@ -139,10 +166,16 @@
     const tokens = (await call("GET", "tokens")).data;
     const body = $("tokens").tBodies[0];
     body.replaceChildren();
+    const warnings = [];
     for (const t of tokens) {
       const tr = body.insertRow();
-      for (const value of [t.name, when(t.created_at), when(t.expires_at), when(t.last_used_at), t.last_four, t.state]) {
+      const soon = t.expires_in_days === null || t.expires_in_days === undefined ? "" : expiresIn(t.expires_in_days);
+      for (const value of [t.name, when(t.created_at), when(t.expires_at) + (soon ? " (" + soon + ")" : ""), when(t.last_used_at), t.last_four, t.state]) {
         tr.insertCell().textContent = value;
+      }
+      if (soon) {
+        tr.cells[2].className = "warning";
+        warnings.push("Token " + t.name + " (ending " + t.last_four + ") " + soon + " — rotate now: " + ROTATION);
       }
       const cell = tr.insertCell();
       if (t.state === "active") {
@@ -158,6 +191,15 @@
         cell.appendChild(revoke);
       }
     }
+    const list = $("expiry-warnings");
+    list.replaceChildren(...warnings.map((text) => el("li", text)));
+    list.hidden = !warnings.length;
+  }
+
+  const ROTATION = "generate a new token, paste it into your identity provider, wait until \"Last used\" shows it in use, then revoke the old one.";
+
+  function expiresIn(days) {
+    return days <= 1 ? "expires within a day" : "expires in " + days + " days";
   }
 
   async function generate() {
@@ -171,39 +213,101 @@
   }
 
   // -- connection test: the management API's health data
+  // Why a token was refused, in words (core.auth.AuthFailure's values; an unknown one as it is).
+  const REFUSALS = {
+    expired: "the token has expired — generate a new one and paste it into your identity provider",
+    revoked: "the token was revoked",
+    unknown_token: "no such token (it may have been deleted, or belongs to another tenant)",
+    wrong_secret: "the token's secret is wrong (check it was pasted whole)",
+    malformed: "not a token of this service (check what was pasted)",
+    missing: "no token was sent",
+    tenant_disabled: "this tenant is disabled: ask the application's administrators",
+  };
+
   async function loadHealth() {
     const h = await call("GET", "health");
     const last = h.last_request;
     $("last-request").textContent = last ? when(last.at) + ": " + last.method + " answered " + last.status : "none yet";
     const refused = h.last_refused_token;
-    $("last-refusal").textContent = refused ? when(refused.at) + ": " + refused.reason + " (token " + refused.token_id + ")" : "none";
+    const words = refused ? REFUSALS[refused.reason] || refused.reason : "";
+    $("last-refusal").textContent = refused ? when(refused.at) + ": " + words + (refused.token_id ? " (token " + refused.token_id + ")" : "") : "none";
     $("user-count").textContent = String(h.users);
   }
 
-  // -- provisioning log
-  async function loadLog() {
-    const log = await call("GET", "log" + ($("errors-only").checked ? "?errors=1" : ""));
+  // -- provisioning log: pages of 50, newest first; "Show older" appends the next page.
+  // Once older rows are shown the poll refreshes health only (it would otherwise replace them with
+  // the first page); Refresh and the Errors only box start again from the newest page.
+  let logCursor = null;
+  let olderShown = false;
+  let logEpoch = 0; // the last log request started wins: a slower earlier answer is dropped
+
+  function logRow(body, r) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = when(r.at);
+    tr.insertCell().textContent = r.method + (r.actor ? " by " + r.actor : "");
+    tr.insertCell().textContent = r.resource_type + (r.resource_id ? " " + r.resource_id : "");
+    const outcome = tr.insertCell();
+    outcome.textContent = r.outcome + " (" + r.status + ")";
+    if (r.outcome === "failure") outcome.className = "failure";
+    const details = [];
+    if (r.scim_type) details.push(r.scim_type);
+    if (r.detail) details.push(r.detail);
+    if (r.changed_attributes && r.changed_attributes.length) details.push("changed: " + r.changed_attributes.join(", "));
+    tr.insertCell().textContent = details.join(" · ");
+  }
+
+  async function logPage(cursor) {
+    const params = new URLSearchParams();
+    if ($("errors-only").checked) params.set("errors", "1");
+    if (cursor) params.set("cursor", cursor);
+    const query = params.toString();
+    return call("GET", "log" + (query ? "?" + query : ""));
+  }
+
+  function showLog(log, append) {
     const body = $("log").tBodies[0];
-    body.replaceChildren();
-    for (const r of log.data) {
-      const tr = body.insertRow();
-      tr.insertCell().textContent = when(r.at);
-      tr.insertCell().textContent = r.method + (r.actor ? " by " + r.actor : "");
-      tr.insertCell().textContent = r.resource_type + (r.resource_id ? " " + r.resource_id : "");
-      const outcome = tr.insertCell();
-      outcome.textContent = r.outcome + " (" + r.status + ")";
-      if (r.outcome === "failure") outcome.className = "failure";
-      const details = [];
-      if (r.scim_type) details.push(r.scim_type);
-      if (r.detail) details.push(r.detail);
-      if (r.changed_attributes && r.changed_attributes.length) details.push("changed: " + r.changed_attributes.join(", "));
-      tr.insertCell().textContent = details.join(" · ");
+    if (!append) body.replaceChildren();
+    for (const r of log.data) logRow(body, r);
+    logCursor = log.next_cursor;
+    $("log-older").hidden = !logCursor;
+    // Errors only looks at a bounded number of records per request: a short page may have more.
+    let note = body.rows.length ? "" : (log.errors_only ? "No errors" : "No records") + " in the last " + log.window_days + " days.";
+    if (log.errors_only && logCursor) {
+      note = "Searched " + log.examined + " more records (at most " + log.examined_limit +
+        " a request); older records are not searched yet: Show older searches further.";
+    }
+    $("log-note").textContent = note;
+  }
+
+  async function loadLog() {
+    const epoch = ++logEpoch;
+    const log = await logPage(null);
+    if (epoch !== logEpoch) return;
+    olderShown = false;
+    showLog(log, false);
+  }
+
+  async function showOlder() {
+    if (!logCursor) return;
+    const epoch = ++logEpoch;
+    const before = olderShown;
+    olderShown = true; // from the click on: a poll that started now would drop this answer
+    $("log-older").disabled = true;
+    try {
+      const log = await logPage(logCursor);
+      if (epoch === logEpoch) showLog(log, true);
+    } catch (error) {
+      if (epoch === logEpoch) olderShown = before; // nothing was appended
+      if (error.status === 401) refuse(error.message);
+      else $("status").textContent = error.message;
+    } finally {
+      $("log-older").disabled = false;
     }
   }
 
-  async function refresh() {
+  async function refresh(poll) {
     try {
-      await Promise.all([loadHealth(), loadLog()]);
+      await Promise.all(poll === true && olderShown ? [loadHealth()] : [loadHealth(), loadLog()]);
     } catch (error) {
       if (error.status === 401) refuse(error.message);
     }
@@ -235,8 +339,9 @@
     $("copy-url").addEventListener("click", () => copy("tenant-url"));
     $("copy-token").addEventListener("click", () => copy("token-value"));
     $("generate").addEventListener("click", () => generate().catch((e) => ($("status").textContent = e.message)));
-    $("refresh").addEventListener("click", refresh);
-    $("errors-only").addEventListener("change", refresh);
+    $("refresh").addEventListener("click", () => refresh(false));
+    $("errors-only").addEventListener("change", () => refresh(false));
+    $("log-older").addEventListener("click", showOlder);
     const branding = brand().catch(() => undefined);
     const fragment = decodeURIComponent(window.location.hash.slice(1));
     // The secret leaves the address bar (and the history entry) before anything else happens.
@@ -248,9 +353,9 @@
       refuse(error.message);
       return;
     }
-    await Promise.all([branding, loadSteps(), loadTokens(), refresh()]);
+    await Promise.all([branding, loadSteps(), loadTokens(), refresh(false)]);
     window.setInterval(() => {
-      if (!document.hidden && !$("setup").hidden) refresh();
+      if (!document.hidden && !$("setup").hidden) refresh(true);
     }, POLL_MS);
   }
 
