@@ -13,15 +13,32 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from core.roles import RoleService
 from core.store.keys import Kind, resources_pk
 from core.store.resources_table import Actor, ResourceTable
 from core.store.role_jobs import RoleJob, RoleJobs
-from core.store.tenants_table import TenantTable
+
+if TYPE_CHECKING:  # the SCIM functions start jobs (`start_job`) without the tenant store
+    from core.store.tenants_table import TenantTable
 
 BATCH_SIZE = 100
 WorkerStarter = Callable[[str, str], None]  # (tenant id, job id)
+
+
+def start_job(
+    jobs: RoleJobs, tenant_id: str, now: str, job_id: str, start_worker: WorkerStarter | None = None
+) -> RoleJob:
+    """Record a new job (replacing a running one: the facts it started from changed again) and
+    hand it to its worker (`start_worker(tenant_id, job_id)`: an asynchronous Invoke). The one way
+    to start a recompute: after a mapping change (core.management, `RoleRecompute.start`) and after
+    a group change that can move roles (core.groups.service, through handlers.reset_worker)."""
+    job = RoleJob(tenant_id, job_id, "running", now, now)
+    jobs.start(job)
+    if start_worker is not None:
+        start_worker(tenant_id, job.job_id)
+    return job
 
 
 class RoleRecompute:
@@ -45,16 +62,7 @@ class RoleRecompute:
         self._new_id = new_id
 
     def start(self, tenant_id: str, start_worker: WorkerStarter | None = None) -> RoleJob:
-        """Record a new job (replacing a running one: the facts it started from changed again)
-        and hand it to its worker (`start_worker(tenant_id, job_id)`: an asynchronous Invoke).
-        The one way to start a recompute: a mapping change (core.management) and a group change
-        that can move roles (core.groups.service) both call it."""
-        now = self._clock()
-        job = RoleJob(tenant_id, self._new_id(), "running", now, now)
-        self._jobs.start(job)
-        if start_worker is not None:
-            start_worker(tenant_id, job.job_id)
-        return job
+        return start_job(self._jobs, tenant_id, self._clock(), self._new_id(), start_worker)
 
     def status(self, tenant_id: str) -> RoleJob | None:
         return self._jobs.get(tenant_id)

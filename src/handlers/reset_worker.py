@@ -10,19 +10,22 @@ thread (`set_starter`), as there is no Lambda service.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
-from core.role_recompute import RoleRecompute
-from core.roles import RoleService
-from core.store.memberships_table import MembershipTable
-from core.store.reset_records import ResetRecords
-from core.store.resources_table import ResourceTable
+from core.role_recompute import start_job
 from core.store.role_jobs import RoleJob, RoleJobs
-from core.store.tenants_table import TenantTable
-from core.tenant_reset import TenantReset
 from handlers import aws_clients
+
+if TYPE_CHECKING:
+    from core.role_recompute import RoleRecompute
+    from core.tenant_reset import TenantReset
+
+# The Groups and Bulk functions import this module to start role recomputes: the stores only the
+# worker needs (tenants and tokens, reset records) are imported by the factories below, not here.
 
 Starter = Callable[[dict[str, str]], None]
 _starter: list[Starter] = []
@@ -55,6 +58,11 @@ def _utc_now() -> str:
 
 @cache
 def tenant_reset(table_name: str) -> TenantReset:
+    from core.store.memberships_table import MembershipTable  # noqa: PLC0415 - see the imports
+    from core.store.reset_records import ResetRecords  # noqa: PLC0415
+    from core.store.resources_table import ResourceTable  # noqa: PLC0415
+    from core.tenant_reset import TenantReset  # noqa: PLC0415
+
     db = aws_clients.dynamodb()
     return TenantReset(
         ResourceTable(db, table_name), MembershipTable(db, table_name), ResetRecords(db, table_name), _utc_now
@@ -66,7 +74,8 @@ def role_recompute_starter(function_name: str, table_name: str) -> Callable[[str
     calls (core.groups.service), as the management function does after a mapping change."""
 
     def start_recompute(tenant_id: str) -> RoleJob:
-        return role_recompute(table_name).start(tenant_id, roles_worker(function_name))
+        jobs = RoleJobs(aws_clients.dynamodb(), table_name)
+        return start_job(jobs, tenant_id, _utc_now(), str(uuid.uuid4()), roles_worker(function_name))
 
     return start_recompute
 
@@ -77,6 +86,12 @@ def roles_worker(function_name: str) -> Callable[[str, str], None]:
 
 @cache
 def role_recompute(table_name: str) -> RoleRecompute:
+    from core.role_recompute import RoleRecompute  # noqa: PLC0415 - see the imports
+    from core.roles import RoleService  # noqa: PLC0415
+    from core.store.memberships_table import MembershipTable  # noqa: PLC0415
+    from core.store.resources_table import ResourceTable  # noqa: PLC0415
+    from core.store.tenants_table import TenantTable  # noqa: PLC0415
+
     db = aws_clients.dynamodb()
     resources, memberships = ResourceTable(db, table_name), MembershipTable(db, table_name)
     return RoleRecompute(
