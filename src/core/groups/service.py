@@ -34,7 +34,7 @@ FIRST_CHUNK = 95  # member items written in the group's create transaction (100-
 
 _MemberChanges = tuple[list[Member], list[Member]]  # (to add, to remove)
 # Starts the tenant's resumable role recompute (core.role_recompute, with its worker): the handlers
-# bind RoleRecompute.start to the worker's Invoke. None: no worker here (roles stay as computed).
+# bind core.role_recompute.start_job to the worker's Invoke. None: no worker here (roles stay as computed).
 RecomputeStarter = Callable[[str], object]
 
 
