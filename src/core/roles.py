@@ -7,10 +7,14 @@ counts), distinct, ordered by the mappings' priority (lowest first, so ``roles[0
 role); with none, the profile's `default_role` (if any).
 
 They are recomputed for the users a membership change adds or removes (`RoleService.recompute`),
-and stored on the user item (`ResourceTable.set_roles`): every user event carries them, and a change
-is ``scim.user.roles_changed`` with the previous and new roles (`core.events.rules`). The cost per
-user is constant whatever the size of its groups: one Query of its direct groups (plus one per
-nesting level when the tenant nests groups), one BatchGetItem of those groups, one UpdateItem.
+and stored on the user item with the direct groups they came from (`ResourceTable.set_roles`):
+every user event carries them, and a change is ``scim.user.roles_changed`` with the previous and
+new roles (`core.events.rules`). The reverse index of a user's groups is eventually consistent, so
+it only proposes groups: membership is checked on the membership items (consistent reads) and the
+write is conditional on what was read (`RoleService._recompute_one`). The cost per user is
+constant whatever the size of its groups: a GetItem, a Query of its direct groups (plus one per
+nesting level when the tenant nests groups), two BatchGetItems (its memberships, those groups) and
+at most one UpdateItem.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from core.errors import ServiceUnavailable
 from core.profiles import Profile
 from core.store.keys import Kind
 from core.store.memberships_table import MembershipTable
 from core.store.resources_table import Actor, ResourceTable, StoredResource
 
 MAX_NESTING_DEPTH = 10  # as a user's `groups` (core.users): deeper chains are not followed
+WRITE_ATTEMPTS = 5  # conditional roles writes per user before giving up (503: the IdP retries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,24 +78,54 @@ class RoleService:
         self._resources = resources
         self._memberships = memberships
 
-    def recompute(self, tenant_id: str, profile: Profile, user_ids: Iterable[str], actor: Actor) -> list[str]:
+    def recompute(
+        self,
+        tenant_id: str,
+        profile: Profile,
+        user_ids: Iterable[str],
+        actor: Actor,
+        *,
+        changed_groups: Sequence[str] = (),
+    ) -> list[str]:
         """Recompute and store the roles of these users; returns those whose roles changed. Nothing
-        (not one call) for a tenant whose profile maps no roles."""
+        (not one call) for a tenant whose profile maps no roles. `changed_groups`: the groups whose
+        membership of these users was just written (checked even if the index does not show them
+        yet)."""
         if not uses_roles(profile):
             return []
         changed = []
         for user_id in dict.fromkeys(user_ids):
-            roles = effective_roles(profile, self._groups_of(tenant_id, user_id))
-            if self._resources.set_roles(tenant_id, user_id, encode(roles), actor):
+            if self._recompute_one(tenant_id, profile, user_id, actor, changed_groups):
                 changed.append(user_id)
         return changed
 
-    def _groups_of(self, tenant_id: str, user_id: str) -> list[GroupFacts]:
-        """The user's direct and indirect groups, with the attributes mappings match on."""
-        direct = [m.group_id for m in self._memberships.groups_of(tenant_id, user_id)]
-        nests = bool(direct) and self._memberships.nested_count(tenant_id) > 0
-        seen = self._with_ancestors(tenant_id, direct) if nests else set(direct)
-        return self._facts(tenant_id, seen)
+    def _recompute_one(
+        self, tenant_id: str, profile: Profile, user_id: str, actor: Actor, changed_groups: Sequence[str]
+    ) -> bool:
+        """The reverse index (a user's groups) is eventually consistent: a membership written a
+        moment ago may be missing from it, or one removed still listed. So the index only proposes
+        groups; each proposed group, the groups of this change and the groups the stored roles were
+        computed from are then checked on the membership items themselves (consistent), and the
+        write is conditional on the stored roles being as read. Two recomputes of one user in a
+        row or at once therefore each see the other's groups, and the later write wins only if
+        it saw the earlier one. Constant calls per user: GetItem, Query, BatchGetItem (members),
+        BatchGetItem (groups), UpdateItem (none when nothing moved), plus one Query per nesting
+        level when the tenant nests groups."""
+        for _ in range(WRITE_ATTEMPTS):
+            read = self._resources.roles_state(tenant_id, user_id)
+            if read is None:
+                return False  # deleted meanwhile
+            proposed = {m.group_id for m in self._memberships.groups_of(tenant_id, user_id)}
+            proposed |= set(changed_groups) | set(decode(read.roles_from))
+            direct = sorted(self._memberships.groups_among(tenant_id, user_id, proposed))
+            nests = bool(direct) and self._memberships.nested_count(tenant_id) > 0
+            groups = self._facts(tenant_id, self._with_ancestors(tenant_id, direct) if nests else direct)
+            roles, came_from = encode(effective_roles(profile, groups)), encode(direct)
+            if (roles, came_from) == (read.roles, read.roles_from):
+                return False  # nothing moved: no write, no event
+            if self._resources.set_roles(tenant_id, user_id, roles, came_from, read=read, actor=actor):
+                return decode(roles) != decode(read.roles)
+        raise ServiceUnavailable("Roles are being recomputed concurrently; retry the request.")
 
     def change_affects_roles(
         self, tenant_id: str, profile: Profile, group_ids: Sequence[str], known: Sequence[GroupFacts] = ()

@@ -44,9 +44,9 @@ class UserService(ResourceService):
         user = self.new_resource(caller, doc, hash_password(password) if password else None)
         # A new user is in no group: its roles are the default role, written with the user so the
         # create event and reads carry them (no later roles_changed; core.roles).
-        initial = roles.effective_roles(caller.profile, [])
-        if initial:
-            user = replace(user, effective_roles=roles.encode(initial))
+        if roles.uses_roles(caller.profile):
+            initial = roles.effective_roles(caller.profile, [])
+            user = replace(user, effective_roles=roles.encode(initial), roles_from=roles.encode([]))
         self.table.create(user)
         return user
 

@@ -307,3 +307,89 @@ def test_a_bulk_delete_of_a_mapped_group_takes_its_members_roles_away(
     assert [p["kind"] for p in queued] == ["roles"], "Bulk starts the recompute as Groups does"
     drive(queued)
     assert roles_of(ada) == ["member"]
+
+
+class LaggingIndex:
+    """The reverse index as DynamoDB may serve it for up to a second after a write: a user's
+    groups as they were before the latest membership changes (GSIs are eventually consistent)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from core.store.memberships_table import MembershipTable  # noqa: PLC0415 - patched here only
+
+        self.frozen: dict[str, list[Any]] = {}
+        real = MembershipTable.groups_of
+
+        def groups_of(table: MembershipTable, tenant_id: str, member_id: str) -> list[Any]:
+            if member_id in self.frozen:
+                return self.frozen[member_id]
+            return real(table, tenant_id, member_id)
+
+        self.real = real
+        monkeypatch.setattr(MembershipTable, "groups_of", groups_of)
+
+    def freeze(self, member_id: str, groups: list[Any]) -> None:
+        self.frozen[member_id] = groups
+
+
+def test_roles_are_right_while_the_reverse_index_lags_a_join_a_second_join_and_a_leave(
+    acme: ScimClient, stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entra and Okta send one PATCH per group, back to back: each recompute may read an index that
+    shows none of the joins yet, or a removed membership still. Roles must come out exact anyway
+    (a removed membership must never leave its role behind)."""
+    user = acme("POST", "/Users", {"schemas": [USER], "userName": "grace@example.com"}).body["id"]
+    engineering = new_group(acme, "Engineering")
+    admins = new_group(acme, "Admins", externalId="ext-admins")
+    stream.skip_to_end()
+    index = LaggingIndex(monkeypatch)
+    index.freeze(user, [])  # the index shows no group at all, through both joins
+
+    members(acme, engineering, "add", user)
+    assert stored_roles(user) == '["engineer"]', "the group just joined counts though unindexed"
+    members(acme, admins, "add", user)
+    assert stored_roles(user) == '["admin","engineer"]', "the earlier join is not lost"
+    assert changes(stream) == [(["member"], ["engineer"]), (["engineer"], ["admin", "engineer"])]
+
+    # The index catches up with both joins, then lags the leave: it still lists Admins.
+    monkeypatch.undo()
+    index = LaggingIndex(monkeypatch)
+    index.freeze(user, index.real(_table(), "acme", user))
+    members(acme, admins, "remove", user)
+    assert stored_roles(user) == '["engineer"]', "a membership just removed keeps no role"
+    assert changes(stream) == [(["admin", "engineer"], ["engineer"])]
+
+
+def test_a_recompute_that_read_before_another_wrote_tries_again_and_keeps_both_groups(
+    acme: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two recomputes of one user at once (two groups' PATCHes in parallel): the one that read
+    first and writes last must not write back roles that miss the other's group."""
+    from core.store.resources_table import ResourceTable  # noqa: PLC0415 - patched here only
+
+    user = acme("POST", "/Users", {"schemas": [USER], "userName": "linus@example.com"}).body["id"]
+    engineering = new_group(acme, "Engineering")
+    admins = new_group(acme, "Admins", externalId="ext-admins")
+    index = LaggingIndex(monkeypatch)
+    index.freeze(user, [])
+    real_set_roles = ResourceTable.set_roles
+    attempts: list[bool] = []
+
+    def set_roles(table: ResourceTable, *args: Any, **kwargs: Any) -> bool:
+        if not attempts:  # between this recompute's read and its write, the other one lands
+            attempts.append(False)
+            members(acme, admins, "add", user)
+        written = real_set_roles(table, *args, **kwargs)
+        attempts.append(written)
+        return written
+
+    monkeypatch.setattr(ResourceTable, "set_roles", set_roles)
+    members(acme, engineering, "add", user)
+    assert stored_roles(user) == '["admin","engineer"]'
+    # the inner (Admins) write, then the outer's first write refused as stale, then its retry
+    assert attempts == [False, True, False, True]
+
+
+def _table() -> Any:
+    from core.store.memberships_table import MembershipTable  # noqa: PLC0415
+
+    return MembershipTable(boto3.client("dynamodb"), TABLE_NAME)

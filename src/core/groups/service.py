@@ -250,7 +250,9 @@ class GroupService(ResourceService):
             return
         users = [m.member_id for m in members if m.member_type == "User"]
         if users:
-            RoleService(self.table, self._members).recompute(caller.tenant_id, caller.profile, users, actor)
+            RoleService(self.table, self._members).recompute(
+                caller.tenant_id, caller.profile, users, actor, changed_groups=[group.id]
+            )
         if any(m.member_type == "Group" for m in members) and self._affects_roles(caller, [group.id], group):
             self._recompute_tenant_roles(caller)
 

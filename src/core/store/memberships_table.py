@@ -98,6 +98,17 @@ class MembershipTable:
             found.extend(_member(i) for i in batch_get(self._db, self._table, keys))
         return found
 
+    def groups_among(self, tenant_id: str, member_id: str, group_ids: Iterable[str]) -> set[str]:
+        """Which of `group_ids` this member is directly in, from the membership items themselves
+        (consistent BatchGetItem, 100 keys per call): the reverse index can lag a write by up to a
+        second, and roles must not be computed from a membership just removed."""
+        keys: list[Any] = [
+            {"PK": {"S": members_pk(tenant_id, g)}, "SK": {"S": member_id}} for g in sorted(set(group_ids))
+        ]
+        return (
+            {i["groupId"]["S"] for i in batch_get(self._db, self._table, keys, "groupId")} if keys else set()
+        )
+
     def group_with_checks(
         self, tenant_id: str, group_id: str, *, user_ids: Sequence[str], member_ids: Sequence[str]
     ) -> GroupChecks:

@@ -54,6 +54,9 @@ _RETRYABLE_CANCELLATIONS = frozenset(
 
 TOMBSTONE_TTL_SECONDS = 7 * 24 * 3600
 ROLES_ATTRIBUTE = "effectiveRoles"
+# The direct group ids the stored roles were computed from (a JSON array): the next recompute checks
+# each of them again, and writes only if no other recompute wrote in between (core.roles).
+ROLES_FROM_ATTRIBUTE = "rolesFrom"
 DELETE_MANY = 32  # 3 items each, plus two counters: within TransactWriteItems' 100 items
 
 
@@ -101,10 +104,19 @@ class StoredResource:
     # A user's effective roles from its groups (core.roles), as stored: a JSON array, None if never
     # computed. Kept across PUT and PATCH (they replace the item from this object).
     effective_roles: str | None = None
+    roles_from: str | None = None  # ROLES_FROM_ATTRIBUTE, kept across PUT and PATCH like the roles
 
     @property
     def name_key(self) -> str:
         return name_key(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RolesState:
+    """What a user item holds of its roles (`ResourceTable.roles_state`), both as stored JSON."""
+
+    roles: str | None  # None: never computed
+    roles_from: str | None  # None: computed before rolesFrom existed, or never
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +153,8 @@ def resource_item(res: StoredResource) -> dict[str, Any]:
         item["tokenId"] = {"S": res.token_id}
     if res.effective_roles is not None:
         item[ROLES_ATTRIBUTE] = {"S": res.effective_roles}
+    if res.roles_from is not None:
+        item[ROLES_FROM_ATTRIBUTE] = {"S": res.roles_from}
     return item
 
 
@@ -164,6 +178,7 @@ def _from_item(item: dict[str, Any]) -> StoredResource:
         request_id=item.get("requestId", {}).get("S", ""),
         token_id=item.get("tokenId", {}).get("S", ""),
         effective_roles=item.get(ROLES_ATTRIBUTE, {}).get("S"),
+        roles_from=item.get(ROLES_FROM_ATTRIBUTE, {}).get("S"),
     )
 
 
@@ -322,30 +337,60 @@ class ResourceTable:
             {"Put": {"TableName": self._table, "Item": tombstone}},
         ]
 
-    def set_roles(self, tenant_id: str, user_id: str, roles_json: str, actor: Actor) -> bool:
-        """Store a user's effective roles unless they are already these; True if written. Bumps the
-        version (and is stamped with the actor) like any change, so a concurrent PUT retries on top
-        of it instead of writing the old roles back; its stream record is scim.user.roles_changed."""
-        unchanged = (
-            "attribute_exists(effectiveRoles) AND effectiveRoles <> :r"
-            if roles_json == "[]"  # never computed counts as no roles: nothing to announce
-            else "(attribute_not_exists(effectiveRoles) OR effectiveRoles <> :r)"
-        )
+    def roles_state(self, tenant_id: str, user_id: str) -> RolesState | None:
+        """A user's stored roles and what they were computed from (one consistent GetItem of three
+        attributes); None if the user does not exist."""
+        with unavailable_on_outage("DynamoDB"):
+            out = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": resources_pk(tenant_id, Kind.USER)}, "SK": {"S": user_id}},
+                ConsistentRead=True,
+                ProjectionExpression="PK, effectiveRoles, rolesFrom",
+            )
+        item = out.get("Item")
+        if item is None:
+            return None
+        return RolesState(item.get(ROLES_ATTRIBUTE, {}).get("S"), item.get(ROLES_FROM_ATTRIBUTE, {}).get("S"))
+
+    def set_roles(
+        self,
+        tenant_id: str,
+        user_id: str,
+        roles_json: str,
+        from_json: str,
+        *,
+        read: RolesState,
+        actor: Actor,
+    ) -> bool:
+        """Store a user's effective roles and the direct groups they came from, if they are still
+        as `read` (False: another recompute wrote in between, or the user is gone; read again).
+        Bumps the version (and is stamped with the actor) like any change, so a concurrent PUT
+        retries on top of it instead of writing the old roles back; its stream record is
+        scim.user.roles_changed when the roles moved."""
+        names = {"#r": ROLES_ATTRIBUTE, "#f": ROLES_FROM_ATTRIBUTE}
+        values: dict[str, Any] = {
+            ":r": {"S": roles_json},
+            ":f": {"S": from_json},
+            ":at": {"S": actor.at},
+            ":q": {"S": actor.request_id},
+            ":t": {"S": actor.token_id},
+            ":one": {"N": "1"},
+        }
+        if read.roles_from is None:
+            as_read = "attribute_not_exists(#f)"
+        else:
+            as_read = "#f = :was"
+            values[":was"] = {"S": read.roles_from}
         try:
             with unavailable_on_outage("DynamoDB"):
                 self._db.update_item(
                     TableName=self._table,
                     Key={"PK": {"S": resources_pk(tenant_id, Kind.USER)}, "SK": {"S": user_id}},
-                    UpdateExpression="SET effectiveRoles = :r, lastModified = :at, requestId = :q, "
+                    UpdateExpression="SET #r = :r, #f = :f, lastModified = :at, requestId = :q, "
                     "tokenId = :t ADD version :one",
-                    ConditionExpression=f"attribute_exists(PK) AND {unchanged}",
-                    ExpressionAttributeValues={
-                        ":r": {"S": roles_json},
-                        ":at": {"S": actor.at},
-                        ":q": {"S": actor.request_id},
-                        ":t": {"S": actor.token_id},
-                        ":one": {"N": "1"},
-                    },
+                    ConditionExpression=f"attribute_exists(PK) AND {as_read}",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
                 )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
