@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from core.role_recompute import start_job
 from core.store.role_jobs import RoleJob, RoleJobs
 from handlers import aws_clients
+from handlers.observability import logger, metrics
 
 if TYPE_CHECKING:
     from core.role_recompute import RoleRecompute
@@ -81,7 +84,23 @@ def role_recompute_starter(function_name: str, table_name: str) -> Callable[[str
 
 
 def roles_worker(function_name: str) -> Callable[[str, str], None]:
-    return lambda tenant_id, job_id: start(function_name, tenant_id, job_id, "roles")
+    """Start a recorded role recompute's worker. The change that asked for it is already written,
+    and an IdP's retry of it (or the same mappings written again) is a no-op that would not start
+    the job again: so a failed Invoke does not fail the request; it is logged and counted
+    (`RoleRecomputeStartFailures`, alarmed), and docs/operations.md says how to start the job."""
+
+    def start_roles(tenant_id: str, job_id: str) -> None:
+        try:
+            start(function_name, tenant_id, job_id, "roles")
+        except Exception as exc:
+            # Only the error's class: its message may name the function's ARN, never user data.
+            logger.error(
+                "role recompute worker not started",
+                extra={"tenant_id": tenant_id, "job_id": job_id, "error": type(exc).__name__},
+            )
+            metrics.add_metric(name="RoleRecomputeStartFailures", unit=MetricUnit.Count, value=1)
+
+    return start_roles
 
 
 @cache

@@ -25,6 +25,7 @@ def test_the_stack_has_the_alarms_an_on_call_engineer_needs() -> None:
         "EventsDeadLetterAlarm",
         "WebhooksDeadLetterAlarm",
         "TenantResetDeadLetterAlarm",
+        "RoleRecomputeStartFailuresAlarm",
     }
 
 

@@ -393,3 +393,30 @@ def _table() -> Any:
     from core.store.memberships_table import MembershipTable  # noqa: PLC0415
 
     return MembershipTable(boto3.client("dynamodb"), TABLE_NAME)
+
+
+def test_a_worker_that_cannot_be_started_does_not_fail_the_written_change_and_is_alarmed(
+    acme: ScimClient, log_output: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The nesting is written before the job's worker is invoked; failing the request then would
+    only make the IdP retry a no-op that starts nothing. The failure is logged and counted instead
+    (RoleRecomputeStartFailuresAlarm), and the job waits, recorded, for docs/operations.md's step."""
+    from botocore.exceptions import EndpointConnectionError  # noqa: PLC0415
+
+    def unreachable(payload: dict[str, str]) -> None:
+        raise EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    admins = new_group(acme, "Admins", externalId="ext-admins")
+    inner = new_group(acme, "Platform")
+    capsys.readouterr()
+    reset_worker.set_starter(unreachable)
+    try:
+        members(acme, admins, "add", inner)  # asserts the PATCH succeeded
+    finally:
+        reset_worker.set_starter(None)
+    assert "role recompute worker not started" in log_output.getvalue()
+    assert '"RoleRecomputeStartFailures":[1.0]' in capsys.readouterr().out
+    job = boto3.client("dynamodb").get_item(
+        TableName=TABLE_NAME, Key={"PK": {"S": "T#acme"}, "SK": {"S": "ROLES"}}
+    )["Item"]
+    assert job["status"]["S"] == "running", "recorded, to be started by hand"
