@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.roles import RoleService
+from core.roles import RoleService, uses_roles
 from core.store.keys import Kind, resources_pk
 from core.store.resources_table import Actor, ResourceTable
 from core.store.role_jobs import RoleJob, RoleJobs
@@ -79,7 +79,11 @@ class RoleRecompute:
                 start = {"PK": {"S": resources_pk(tenant_id, Kind.USER)}, "SK": {"S": job.cursor}}
             page = self._resources.page(tenant_id, Kind.USER, limit=self._batch_size, start_key=start)
             actor = Actor(request_id=f"roles:{job_id}", token_id="", at=self._clock())  # nosec B106
-            changed = self._roles.recompute(tenant_id, tenant.profile, [u.id for u in page.items], actor)
+            ids = [u.id for u in page.items]
+            if uses_roles(tenant.profile):
+                changed = self._roles.recompute(tenant_id, tenant.profile, ids, actor)
+            else:  # every mapping and the default role removed: the roles they gave go too
+                changed = self._roles.clear(tenant_id, ids, actor)
             cursor = page.items[-1].id if page.last_key and page.items else None
             advanced = self._jobs.advance(
                 tenant_id, job_id, cursor, checked=len(page.items), changed=len(changed), at=self._clock()

@@ -99,6 +99,26 @@ class RoleService:
                 changed.append(user_id)
         return changed
 
+    def clear(self, tenant_id: str, user_ids: Iterable[str], actor: Actor) -> list[str]:
+        """The profile maps no roles any more: take away the roles these users still hold (a
+        GetItem each, and an UpdateItem where there are any); returns those whose roles changed.
+        Without this, removing every mapping would leave each user's last roles in place."""
+        changed = []
+        for user_id in dict.fromkeys(user_ids):
+            for _ in range(WRITE_ATTEMPTS):
+                read = self._resources.roles_state(tenant_id, user_id)
+                if read is None or not decode(read.roles):
+                    break
+                came_from = read.roles_from or encode([])
+                if self._resources.set_roles(
+                    tenant_id, user_id, encode([]), came_from, read=read, actor=actor
+                ):
+                    changed.append(user_id)
+                    break
+            else:
+                raise ServiceUnavailable("Roles are being recomputed concurrently; retry the request.")
+        return changed
+
     def _recompute_one(
         self, tenant_id: str, profile: Profile, user_id: str, actor: Actor, changed_groups: Sequence[str]
     ) -> bool:

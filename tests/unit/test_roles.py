@@ -420,3 +420,24 @@ def test_a_worker_that_cannot_be_started_does_not_fail_the_written_change_and_is
         TableName=TABLE_NAME, Key={"PK": {"S": "T#acme"}, "SK": {"S": "ROLES"}}
     )["Item"]
     assert job["status"]["S"] == "running", "recorded, to be started by hand"
+
+
+def test_removing_every_mapping_takes_away_the_roles_they_gave(
+    acme: ScimClient, stream: Stream, queued: list[dict[str, str]]
+) -> None:
+    """A SaaS that stops mapping roles must not leave users holding the last roles computed."""
+    user = acme("POST", "/Users", {"schemas": [USER], "userName": "edsger@example.com"}).body["id"]
+    bystander = acme("POST", "/Users", {"schemas": [USER], "userName": "barbara@example.com"}).body["id"]
+    engineering = new_group(acme, "Engineering")
+    members(acme, engineering, "add", user)
+    assert roles_of(user) == ["engineer"]
+    stream.skip_to_end()
+
+    answer = call("PATCH", "/tenants/acme", {"profile": {"role_mappings": [], "default_role": None}})
+    assert answer.status == 200, answer.body
+    drive(queued)
+    assert roles_of(user) == []
+    assert roles_of(bystander) == [], "the default role it had is gone too"
+    assert sorted(map(str, changes(stream))) == sorted([str((["engineer"], [])), str((["member"], []))])
+    job = call("GET", "/tenants/acme/health").body["roles_recompute"]
+    assert (job["status"], job["users_changed"]) == ("completed", 2)
