@@ -8,7 +8,6 @@ Counts, not seconds. Writes bench/results/setup.json (docs/setup-page.md, "Cost 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
@@ -21,12 +20,13 @@ environment.apply()
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from tests.support import SETUP_BASE_EVENT, setup_event  # noqa: E402
 
 from bench.management import EXTRA_ENV, _Context, _event, _row  # noqa: E402
 from bench.meter import AwsMeter, Stopwatch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP_EVENT = json.loads((ROOT / "events/SetupFunction/get-setup-page.json").read_text())
+SETUP_EVENT = SETUP_BASE_EVENT
 SETUP_ENV = {"SETUP_PAGE_URL": "https://setup.example.com/v1/setup", "SAAS_NAME": "Bench SaaS"}
 COOKIE = "__Secure-scim-setup"
 WRITE = {"X-Setup-Request": "1", "Origin": f"https://{SETUP_EVENT['headers']['Host']}"}
@@ -41,19 +41,8 @@ def _setup_event(
     *,
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    event = copy.deepcopy(SETUP_EVENT)
-    resource, params = path, None
-    if path.startswith("/setup/api/tokens/"):
-        resource, params = "/setup/api/tokens/{token_id}", {"token_id": path.rsplit("/", 1)[1]}
-    event.update(resource=resource, path=path, httpMethod=method, pathParameters=params)
-    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
-    sent = dict(event["headers"]) | (headers or {}) | ({"Content-Type": "application/json"} if body else {})
-    if cookie:
-        sent["Cookie"] = f"{COOKIE}={cookie}"
-    event["headers"] = sent
-    event["body"] = None if body is None else json.dumps(body)
-    event["queryStringParameters"] = query
-    return event
+    cookie_header = f"{COOKIE}={cookie}" if cookie else None
+    return setup_event(method, path, body, headers=headers, query=query, cookie_header=cookie_header)
 
 
 def main() -> int:  # noqa: PLR0915 - one scenario, step by step

@@ -38,6 +38,40 @@ def response_headers(result: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+SETUP_BASE_EVENT: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "events/SetupFunction/get-setup-page.json").read_text()
+)
+
+
+def setup_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    cookie_header: str | None = None,
+) -> dict[str, Any]:
+    """A setup API request as API Gateway sends it (the base is events/SetupFunction); `path` is
+    below the stage ("/setup/api/tokens")."""
+    event = copy.deepcopy(SETUP_BASE_EVENT)
+    resource, params = path, None
+    if path.startswith("/setup/api/tokens/"):
+        resource, params = "/setup/api/tokens/{token_id}", {"token_id": path.rsplit("/", 1)[1]}
+    event.update(resource=resource, path=path, httpMethod=method, pathParameters=params)
+    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
+    event["queryStringParameters"] = query or None
+    all_headers = dict(event["headers"]) | (headers or {})
+    if body is not None:
+        all_headers["Content-Type"] = "application/json"
+    if cookie_header is not None:
+        all_headers["Cookie"] = cookie_header
+    event["headers"] = all_headers
+    event["multiValueHeaders"] = {k: [v] for k, v in all_headers.items()}
+    event["body"] = None if body is None else json.dumps(body)
+    return event
+
+
 def proxy_event(
     method: str,
     resource: str,

@@ -3,16 +3,14 @@ events/SetupFunction/get-setup-page.json): for the unit tests."""
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from handlers import setup
-from tests.conftest import ROOT
-from tests.support import FakeContext
+from tests.support import SETUP_BASE_EVENT, FakeContext, setup_event
 
-BASE_EVENT = json.loads((ROOT / "events/SetupFunction/get-setup-page.json").read_text())
+BASE_EVENT = SETUP_BASE_EVENT
 HOST = BASE_EVENT["headers"]["Host"]
 ORIGIN = f"https://{HOST}"
 WRITE = {"X-Setup-Request": "1", "Origin": ORIGIN}
@@ -44,21 +42,9 @@ def call(
     raw_cookie: str | None = None,
 ) -> Answer:
     """One request to the setup function; `path` below the stage ("/setup/api/tokens")."""
-    event = copy.deepcopy(BASE_EVENT)
-    resource, params = path, None
-    if path.startswith("/setup/api/tokens/"):
-        resource, params = "/setup/api/tokens/{token_id}", {"token_id": path.rsplit("/", 1)[1]}
-    event.update(resource=resource, path=path, httpMethod=method, pathParameters=params)
-    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
-    event["queryStringParameters"] = query or None
-    all_headers = dict(event["headers"]) | (headers or {})
-    if body is not None:
-        all_headers["Content-Type"] = "application/json"
-    if cookie is not None or raw_cookie is not None:
-        all_headers["Cookie"] = raw_cookie if raw_cookie is not None else f"{setup.COOKIE}={cookie}"
-    event["headers"] = all_headers
-    event["multiValueHeaders"] = {k: [v] for k, v in all_headers.items()}
-    event["body"] = None if body is None else json.dumps(body)
+    if raw_cookie is None and cookie is not None:
+        raw_cookie = f"{setup.COOKIE}={cookie}"
+    event = setup_event(method, path, body, headers=headers, query=query, cookie_header=raw_cookie)
     result = setup.lambda_handler(event, FakeContext("SetupFunction"))
     text = result.get("body") or ""
     content_type = dict(result.get("headers") or {}).get("Content-Type", "")
