@@ -82,7 +82,7 @@ class WebhookConfig:
             check_secret(secret)
         elif rotate or not before.secrets:
             secret = generated = new_secret()
-        view = self._targets.put(tenant_id, url, secret).view(self._now())
+        view = self._targets.put(tenant_id, url, secret, current=before).view(self._now())
         changed = (("url",) if before.url != url else ()) + (("secret",) if secret is not None else ())
         self._audit(stamp, tenant_id, "PUT", changed, 200)
         return view | ({"secret": generated} if generated else {})

@@ -135,11 +135,14 @@ class WebhookTargets:
         own = self.get(tenant_id)
         return own if own.configured else self.get(None)
 
-    def put(self, tenant_id: str | None, url: str, new_secret: str | None) -> WebhookTarget:
+    def put(
+        self, tenant_id: str | None, url: str, new_secret: str | None, *, current: WebhookTarget | None = None
+    ) -> WebhookTarget:
         """Set the URL; with `new_secret`, make it the current secret (the previous one keeps
-        signing for `ROTATION_OVERLAP`); without, keep the current secret (a URL change)."""
+        signing for `ROTATION_OVERLAP`); without, keep the current secret (a URL change).
+        `current`: the target as the caller just read it (no second read)."""
         now = self._now()
-        old = self.get(tenant_id)
+        old = current if current is not None else self.get(tenant_id)
         if new_secret is None:
             if not old.secrets:
                 raise ValueError("a first target needs a secret")
