@@ -20,14 +20,14 @@ at most one UpdateItem.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from core.errors import ServiceUnavailable
 from core.profiles import Profile
 from core.store.keys import Kind
 from core.store.memberships_table import MembershipTable
-from core.store.resources_table import Actor, ResourceTable, StoredResource
+from core.store.resources_table import Actor, ResourceTable, RolesState, StoredResource
 
 MAX_NESTING_DEPTH = 10  # as a user's `groups` (core.users): deeper chains are not followed
 WRITE_ATTEMPTS = 5  # conditional roles writes per user before giving up (503: the IdP retries)
@@ -103,21 +103,11 @@ class RoleService:
         """The profile maps no roles any more: take away the roles these users still hold (a
         GetItem each, and an UpdateItem where there are any); returns those whose roles changed.
         Without this, removing every mapping would leave each user's last roles in place."""
-        changed = []
-        for user_id in dict.fromkeys(user_ids):
-            for _ in range(WRITE_ATTEMPTS):
-                read = self._resources.roles_state(tenant_id, user_id)
-                if read is None or not decode(read.roles):
-                    break
-                came_from = read.roles_from or encode([])
-                if self._resources.set_roles(
-                    tenant_id, user_id, encode([]), came_from, read=read, actor=actor
-                ):
-                    changed.append(user_id)
-                    break
-            else:
-                raise ServiceUnavailable("Roles are being recomputed concurrently; retry the request.")
-        return changed
+        return [
+            user_id
+            for user_id in dict.fromkeys(user_ids)
+            if self._store(tenant_id, user_id, actor, lambda read: ([], read.roles_from))
+        ]
 
     def _recompute_one(
         self, tenant_id: str, profile: Profile, user_id: str, actor: Actor, changed_groups: Sequence[str]
@@ -126,25 +116,43 @@ class RoleService:
         moment ago may be missing from it, or one removed still listed. So the index only proposes
         groups; each proposed group, the groups of this change and the groups the stored roles were
         computed from are then checked on the membership items themselves (consistent), and the
-        write is conditional on the stored roles being as read. Two recomputes of one user in a
-        row or at once therefore each see the other's groups, and the later write wins only if
-        it saw the earlier one. Constant calls per user: GetItem, Query, BatchGetItem (members),
-        BatchGetItem (groups), UpdateItem (none when nothing moved), plus one Query per nesting
-        level when the tenant nests groups."""
-        for _ in range(WRITE_ATTEMPTS):
-            read = self._resources.roles_state(tenant_id, user_id)
-            if read is None:
-                return False  # deleted meanwhile
+        write is conditional on the stored roles being as read (`_store`). Two recomputes of one
+        user in a row or at once therefore each see the other's groups, and the later write wins
+        only if it saw the earlier one. Constant calls per user: GetItem, Query, BatchGetItem
+        (members), BatchGetItem (groups), UpdateItem (none when nothing moved), plus one Query per
+        nesting level when the tenant nests groups."""
+
+        def compute(read: RolesState) -> tuple[list[str], str]:
             proposed = {m.group_id for m in self._memberships.groups_of(tenant_id, user_id)}
             proposed |= set(changed_groups) | set(decode(read.roles_from))
             direct = sorted(self._memberships.groups_among(tenant_id, user_id, proposed))
             nests = bool(direct) and self._memberships.nested_count(tenant_id) > 0
             groups = self._facts(tenant_id, self._with_ancestors(tenant_id, direct) if nests else direct)
-            roles, came_from = encode(effective_roles(profile, groups)), encode(direct)
-            if (roles, came_from) == (read.roles, read.roles_from):
-                return False  # nothing moved: no write, no event
-            if self._resources.set_roles(tenant_id, user_id, roles, came_from, read=read, actor=actor):
-                return decode(roles) != decode(read.roles)
+            return effective_roles(profile, groups), encode(direct)
+
+        return self._store(tenant_id, user_id, actor, compute)
+
+    def _store(
+        self,
+        tenant_id: str,
+        user_id: str,
+        actor: Actor,
+        compute: Callable[[RolesState], tuple[list[str], str | None]],
+    ) -> bool:
+        """Read the user's stored roles, `compute` (roles, the direct groups they come from) from
+        what was read, and write them if they moved, conditional on the stored state being as read
+        (else read again); True if the roles changed. Nothing (no write, no event) when neither
+        moved; a user deleted meanwhile is skipped."""
+        for _ in range(WRITE_ATTEMPTS):
+            read = self._resources.roles_state(tenant_id, user_id)
+            if read is None:
+                return False
+            roles, came_from = compute(read)
+            if roles == decode(read.roles) and came_from == read.roles_from:
+                return False
+            stored = encode(roles), came_from if came_from is not None else encode([])
+            if self._resources.set_roles(tenant_id, user_id, *stored, read=read, actor=actor):
+                return roles != decode(read.roles)
         raise ServiceUnavailable("Roles are being recomputed concurrently; retry the request.")
 
     def change_affects_roles(
