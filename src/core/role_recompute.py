@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING
 
 from core.roles import RoleService, uses_roles
 from core.store.keys import Kind, resources_pk
+from core.store.memberships_table import MembershipTable
 from core.store.resources_table import Actor, ResourceTable
 from core.store.role_jobs import RoleJob, RoleJobs
 
 if TYPE_CHECKING:  # the SCIM functions start jobs (`start_job`) without the tenant store
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from core.store.tenants_table import TenantTable
 
 BATCH_SIZE = 100
@@ -60,6 +63,15 @@ class RoleRecompute:
         self._clock = clock
         self._batch_size = batch_size
         self._new_id = new_id
+
+    @classmethod
+    def on_table(cls, db: DynamoDBClient, table_name: str, clock: Callable[[], str]) -> RoleRecompute:
+        """The job and its stores on one table: what the TenantReset function and scimctl run."""
+        from core.store.tenants_table import TenantTable  # noqa: PLC0415 - the workers' only (see the imports)
+
+        resources = ResourceTable(db, table_name)
+        roles = RoleService(resources, MembershipTable(db, table_name))
+        return cls(TenantTable(db, table_name), resources, roles, RoleJobs(db, table_name), clock)
 
     def start(self, tenant_id: str, start_worker: WorkerStarter | None = None) -> RoleJob:
         return start_job(self._jobs, tenant_id, self._clock(), self._new_id(), start_worker)

@@ -106,17 +106,5 @@ def roles_worker(function_name: str) -> Callable[[str, str], None]:
 @cache
 def role_recompute(table_name: str) -> RoleRecompute:
     from core.role_recompute import RoleRecompute  # noqa: PLC0415 - see the imports
-    from core.roles import RoleService  # noqa: PLC0415
-    from core.store.memberships_table import MembershipTable  # noqa: PLC0415
-    from core.store.resources_table import ResourceTable  # noqa: PLC0415
-    from core.store.tenants_table import TenantTable  # noqa: PLC0415
 
-    db = aws_clients.dynamodb()
-    resources, memberships = ResourceTable(db, table_name), MembershipTable(db, table_name)
-    return RoleRecompute(
-        TenantTable(db, table_name),
-        resources,
-        RoleService(resources, memberships),
-        RoleJobs(db, table_name),
-        _utc_now,
-    )
+    return RoleRecompute.on_table(aws_clients.dynamodb(), table_name, _utc_now)

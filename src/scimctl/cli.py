@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from core.errors import ScimError
 from core.profiles import PRESETS, Profile, preset
 from core.resource_service import utc_now
+from core.role_recompute import RoleRecompute
 from core.store.audit_table import AuditTable
 from core.store.memberships_table import MembershipTable
 from core.store.reset_records import ResetRecords
@@ -183,6 +184,13 @@ def make_admin(target: StackTarget) -> Admin:
     if target.usage_plan_id:
         usage_plan = UsagePlanKeys(target.client("apigateway"), target.usage_plan_id, target.stack_name)
     db = target.client("dynamodb")
+    recompute = RoleRecompute.on_table(db, target.table_name, utc_now)
+
+    def run_roles(tenant_id: str, job_id: str) -> None:
+        # A mapping change's recompute runs here, as `tenant reset` runs its batches: the same core
+        # code as the TenantReset function; interrupted, the job stays recorded and resumable.
+        recompute.run(tenant_id, job_id, lambda _batches: True)
+
     return Admin(
         TenantTable(db, target.table_name),
         TokenHashStore(target.client("secretsmanager"), target.secrets_prefix),
@@ -191,6 +199,8 @@ def make_admin(target: StackTarget) -> Admin:
         audit=AuditTable(db, target.table_name),
         default_stamp=functools.cache(lambda: operator_stamp(target)),
         resets=tenant_reset(target),
+        role_recompute=recompute,
+        start_roles_worker=run_roles,
     )
 
 

@@ -232,3 +232,43 @@ def test_token_revoke_all_flushes_the_authorizer_cache_once(
     issued = [admin.issue_token("acme", f"idp{i}").metadata.token_id for i in range(3)]
     assert sorted(admin.revoke_all_tokens("acme")) == sorted(issued)
     assert len(flushes) == 1
+
+
+def test_a_mapping_change_through_the_cli_recomputes_every_users_roles(run: Any, tmp_path: Path) -> None:
+    """`scimctl tenant profile T --set FILE` is a documented way to change role mappings: it must
+    move users' roles as the management API's PATCH does, not only store the new profile."""
+    from core.profiles import Profile  # noqa: PLC0415
+    from tests.conftest import ScimClient  # noqa: PLC0415
+    from tests.support import seed_users  # noqa: PLC0415
+
+    assert run("tenant", "create", "acme")[0] == 0
+    ids = seed_users(TABLE_NAME, "acme", 150)  # more than one batch of the job
+    scim = ScimClient("acme", Profile())
+    group = scim(
+        "POST",
+        "/Groups",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Sales",
+            "members": [{"value": i} for i in ids[:120]],
+        },
+    )
+    assert group.status == 201, group.body
+    mapped = tmp_path / "profile.json"
+    mapped.write_text(
+        json.dumps({"role_mappings": [{"group": "sales", "role": "seller"}], "default_role": "guest"})
+    )
+    assert run("tenant", "profile", "acme", "--set", str(mapped))[0] == 0
+
+    def roles(user_id: str) -> list[str]:
+        item = boto3.client("dynamodb").get_item(
+            TableName=TABLE_NAME, Key={"PK": {"S": "T#acme#USER"}, "SK": {"S": user_id}}
+        )["Item"]
+        return json.loads(item.get("effectiveRoles", {}).get("S", "null") or "null")
+
+    assert {tuple(roles(i)) for i in ids[:120]} == {("seller",)}
+    assert {tuple(roles(i)) for i in ids[120:]} == {("guest",)}
+    job = boto3.client("dynamodb").get_item(
+        TableName=TABLE_NAME, Key={"PK": {"S": "T#acme"}, "SK": {"S": "ROLES"}}
+    )
+    assert (job["Item"]["status"]["S"], job["Item"]["usersChecked"]["N"]) == ("completed", "150")
